@@ -1,0 +1,48 @@
+# make run   - install, migrate, load demo data once, serve web + Celery worker + beat
+# make test  - ruff + the whole test suite against PostgreSQL and Redis (see README)
+# make bench - the purchase-path benchmark (real mode)
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+export PORT
+
+.PHONY: run test lint bench install install-dev messages clean
+
+$(VENV)/.installed: requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	@$(PY) manage.py show_urls_banner
+	$(VENV)/bin/honcho start -f Procfile
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+
+test: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest
+
+bench: install-dev
+	$(PY) tests/perf/bench.py
+
+messages: install
+	$(PY) manage.py makemessages -l zh_Hans --ignore ".venv/*" --ignore "staticfiles/*"
+	$(PY) manage.py compilemessages --ignore ".venv/*"
+
+clean:
+	rm -rf var staticfiles

@@ -1,0 +1,194 @@
+"""API foundation: the contract's error body for every error, strict money fields, throttles,
+and the Idempotency-Key mechanism every money- or stock-moving POST reuses."""
+
+import functools
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import IntegrityError, transaction
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
+from rest_framework.views import set_rollback
+
+from .errors import DomainError, error_body
+
+log = logging.getLogger("parkmarket.api")
+
+MAX_MONEY = 10_000_000_00  # ten million in major units: anything above is a typo or an attack
+
+
+def _flatten(detail: Any) -> Any:
+    if isinstance(detail, dict):
+        return {k: _flatten(v) for k, v in detail.items()}
+    if isinstance(detail, list):
+        return [_flatten(v) for v in detail]
+    return str(detail)
+
+
+def exception_handler(exc: Exception, context: dict) -> Response:
+    """DRF exception handler: every error leaves in the contract's shape, never as a 500 page."""
+    if isinstance(exc, DomainError):
+        set_rollback()
+        return Response(exc.as_body(), status=exc.status)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    if isinstance(exc, exceptions.APIException):
+        headers = {}
+        if isinstance(exc, exceptions.Throttled):
+            code = "rate_limited"
+            message = "Too many requests; slow down."
+            details = {"retry_after": exc.wait}
+            if exc.wait is not None:
+                headers["Retry-After"] = str(int(exc.wait) + 1)
+        elif isinstance(exc, (exceptions.ValidationError, exceptions.ParseError)):
+            code = "validation_error"
+            message = (
+                "The request body is not valid JSON."
+                if isinstance(exc, exceptions.ParseError)
+                else "The request is not valid."
+            )
+            details = (
+                _flatten(exc.detail) if isinstance(exc.detail, dict) else {"non_field_errors": _flatten(exc.detail)}
+            )
+        elif isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
+            code, message, details = "not_authenticated", str(exc.detail), {}
+        elif isinstance(exc, exceptions.PermissionDenied):
+            code, message, details = "permission_denied", str(exc.detail), {}
+        elif isinstance(exc, exceptions.NotFound):
+            code, message, details = "not_found", "Not found.", {}
+        elif isinstance(exc, exceptions.MethodNotAllowed):
+            code, message, details = "method_not_allowed", str(exc.detail), {}
+        elif isinstance(exc, exceptions.UnsupportedMediaType):
+            code, message, details = "validation_error", str(exc.detail), {}
+        else:
+            code, message, details = exc.default_code, str(exc.detail), {}
+        auth_header = getattr(exc, "auth_header", None)
+        if auth_header:
+            headers["WWW-Authenticate"] = auth_header
+        status_code = exc.status_code
+        if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+            status_code = 401
+        set_rollback()
+        return Response(error_body(code, message, details), status=status_code, headers=headers)
+    log.exception("unhandled error in %s", context.get("view").__class__.__name__)
+    set_rollback()
+    return Response(
+        error_body("server_error", "Something went wrong on our side; it has been logged."),
+        status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+    )
+
+
+def json_not_found(request, exception=None):
+    return JsonResponse(error_body("not_found", "Not found."), status=404)
+
+
+def json_server_error(request):
+    return JsonResponse(error_body("server_error", "Something went wrong on our side."), status=500)
+
+
+class StrictMoneyField(serializers.Field):
+    """A positive amount of minor units given as a JSON integer: no strings, floats, or booleans."""
+
+    default_error_messages = {
+        "invalid": "Must be a whole number of minor units (an integer, e.g. 1000 for 10.00).",
+        "min_value": "Must be at least {min_value}.",
+        "max_value": "Must be at most {max_value}.",
+    }
+
+    def __init__(self, *, min_value: int = 1, max_value: int = MAX_MONEY, **kwargs):
+        self.min_value, self.max_value = min_value, max_value
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        if data < self.min_value:
+            self.fail("min_value", min_value=self.min_value)
+        if data > self.max_value:
+            self.fail("max_value", max_value=self.max_value)
+        return data
+
+    def to_representation(self, value):
+        return int(value)
+
+
+class AuthThrottle(ScopedRateThrottle):
+    scope_attr = "throttle_scope"
+
+
+class PurchaseThrottle(UserRateThrottle):
+    scope = "purchase"
+
+
+class MoneyThrottle(UserRateThrottle):
+    scope = "money"
+
+
+# --- Idempotency-Key ----------------------------------------------------------------------------
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def _fingerprint(request) -> str:
+    try:
+        body = json.dumps(request.data, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        body = repr(request.data)
+    raw = f"{request.method} {request.path}\n{body}".encode()
+    return hashlib.sha256(raw).hexdigest()
+
+
+def idempotent(view_method: Callable) -> Callable:
+    """Decorate an APIView method (post). With an Idempotency-Key header, the first answer for
+    (user, key) is stored (errors included) and replayed for retries; the same key with another
+    request is 409 idempotency_conflict; a retry while the first is still running is 409 too.
+    The record is claimed before the work starts, so two racing retries never both execute."""
+
+    from wallet.models import IdempotencyRecord
+
+    @functools.wraps(view_method)
+    def wrapper(self, request, *args, **kwargs):
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if not key or not request.user.is_authenticated:
+            return view_method(self, request, *args, **kwargs)
+        if len(key) > 200:
+            raise DomainError("validation_error", "Idempotency-Key is too long (200 characters at most).", status=400)
+        fp = _fingerprint(request)
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(user=request.user, key=key, fingerprint=fp)
+        except IntegrityError:
+            record = IdempotencyRecord.objects.get(user=request.user, key=key)
+            if record.fingerprint != fp:
+                raise DomainError("idempotency_conflict") from None
+            if record.status_code is None:
+                raise DomainError(
+                    "idempotency_conflict", "A request with this Idempotency-Key is still being processed."
+                ) from None
+            return Response(record.response_body, status=record.status_code)
+        try:
+            response = view_method(self, request, *args, **kwargs)
+        except DomainError as exc:
+            response = Response(exc.as_body(), status=exc.status)
+        except exceptions.APIException as exc:
+            response = exception_handler(exc, {"view": self})
+        except BaseException:
+            record.delete()  # nothing was answered: let a retry run the request again
+            raise
+        if response.status_code >= 500:
+            record.delete()
+            return response
+        IdempotencyRecord.objects.filter(pk=record.pk).update(
+            status_code=response.status_code, response_body=response.data
+        )
+        return response
+
+    return wrapper

@@ -1,0 +1,29 @@
+"""The Celery app. Every periodic task of the product is declared here, in one place."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+
+app = Celery("parkmarket")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    # Unpaid coupon orders whose payment window closed: expire them, stock comes back.
+    "orders-expire-due": {"task": "orders.tasks.expire_due_orders", "schedule": 15.0},
+    # Redis gate vs database: repair drift, report any oversell.
+    "seckill-reconcile": {"task": "seckill.tasks.reconcile_all", "schedule": 60.0},
+    # Parking debts that a top-up or an exit should have settled but did not.
+    "parking-sweep-debts": {"task": "parking.tasks.sweep_open_debts", "schedule": 300.0},
+    # Low-stock thresholds crossed without an alert (the purchase path also triggers it at once).
+    "coupons-low-stock-scan": {"task": "coupons.tasks.scan_low_stock", "schedule": crontab(minute="*/5")},
+}
+
+
+@app.task(name="config.ping")
+def ping() -> str:
+    """Round trip through the broker; used by /healthz checks and the embedded smoke test."""
+    return "pong"

@@ -1,0 +1,68 @@
+"""One error type for the whole product. Services raise DomainError with a contract code; the DRF
+exception handler and the page helper turn it into the contract's error body or a message."""
+
+from typing import Any
+
+STATUS_BY_CODE = {
+    "validation_error": 400,
+    "not_authenticated": 401,
+    "permission_denied": 403,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "rate_limited": 429,
+    "server_error": 500,
+}
+# Everything else (sold_out, already_purchased, invalid_state, ...) is a 409 conflict.
+DEFAULT_STATUS = 409
+
+MESSAGES = {
+    "validation_error": "The request is not valid.",
+    "not_found": "Not found.",
+    "sold_out": "This voucher is sold out.",
+    "already_purchased": "You already hold this voucher.",
+    "purchase_limit_reached": "You reached the purchase limit for this voucher.",
+    "not_started": "The sale has not started yet.",
+    "ended": "The sale has ended.",
+    "insufficient_funds": "Your wallet balance does not cover this amount.",
+    "invalid_state": "This action is not possible in the current state.",
+    "already_parked": "This vehicle is already parked here.",
+    "not_parked": "This vehicle is not parked here.",
+    "lot_full": "The lot is full.",
+    "idempotency_conflict": "This Idempotency-Key was used for a different request.",
+}
+
+
+class DomainError(Exception):
+    def __init__(
+        self,
+        code: str,
+        message: str | None = None,
+        *,
+        details: dict[str, Any] | None = None,
+        status: int | None = None,
+    ) -> None:
+        self.code = code
+        self.message = message or MESSAGES.get(code, code.replace("_", " ").capitalize() + ".")
+        self.details = details or {}
+        self.status = status or STATUS_BY_CODE.get(code, DEFAULT_STATUS)
+        super().__init__(f"{code}: {self.message}")
+
+    def as_body(self) -> dict[str, Any]:
+        return error_body(self.code, self.message, self.details)
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+class ValidationFailed(DomainError):
+    def __init__(self, message: str, *, field: str | None = None, details: dict | None = None):
+        det = dict(details or {})
+        if field:
+            det.setdefault(field, [message])
+        super().__init__("validation_error", message, details=det, status=400)
+
+
+class NotFound(DomainError):
+    def __init__(self, message: str = "Not found."):
+        super().__init__("not_found", message, status=404)

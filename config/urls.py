@@ -1,0 +1,37 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from . import views
+from .api import json_not_found
+
+admin.site.site_header = "ParkMarket operators"
+admin.site.site_title = "ParkMarket"
+admin.site.index_title = "Your organization"
+
+api_v1 = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("", include("wallet.api")),
+    path("", include("coupons.api")),
+    path("", include("seckill.api")),
+    path("", include("orders.api")),
+    path("", include("parking.api")),
+    # Anything else under /api/v1/ is a 404 in the contract's shape, in DEBUG too.
+    re_path(r"^.*$", json_not_found),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("wallet.urls")),
+    path("", include("coupons.urls")),
+    path("", include("orders.urls")),
+    path("", include("parking.urls")),
+]
+
+handler404 = "config.handlers.not_found"
+handler500 = "config.handlers.server_error"

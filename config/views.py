@@ -1,0 +1,62 @@
+"""Project-level pages and the health check."""
+
+import logging
+
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+
+log = logging.getLogger("parkmarket.health")
+
+
+def home(request):
+    from coupons.selectors import vouchers_on_sale
+
+    return render(request, "home.html", {"vouchers": vouchers_on_sale()[:12]})
+
+
+def _check_database() -> str:
+    with connection.cursor() as cur:
+        cur.execute("SELECT 1")
+        cur.fetchone()
+    return "ok"
+
+
+def _check_redis() -> str:
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        client.ping()
+    finally:
+        client.close()
+    return "ok"
+
+
+def _check_broker() -> str:
+    from config.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+    return "ok"
+
+
+@never_cache
+def healthz(request):
+    checks: dict[str, str] = {}
+    probes = [("database", _check_database), ("broker", _check_broker)]
+    if settings.REDIS_URL:
+        probes.insert(1, ("redis", _check_redis))
+    healthy = True
+    for name, probe in probes:
+        try:
+            checks[name] = probe()
+        except Exception as exc:  # a health check reports every failure instead of raising
+            log.warning("health check %s failed: %s", name, exc)
+            checks[name] = f"error: {exc.__class__.__name__}"
+            healthy = False
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", "checks": checks}, status=200 if healthy else 503
+    )

@@ -1,0 +1,3 @@
+"""coupons API."""
+
+urlpatterns: list = []

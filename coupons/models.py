@@ -1,0 +1,100 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from parking.models import Lot, Organization
+
+
+class Voucher(models.Model):
+    """A parking coupon on sale. `normal` sells while listed; `seckill` is a flash sale with a
+    limited stock and a time window."""
+
+    class Kind(models.TextChoices):
+        NORMAL = "normal", "Normal"
+        SECKILL = "seckill", "Flash sale"
+
+    class BenefitType(models.TextChoices):
+        AMOUNT = "amount", "Amount off"
+        MINUTES = "minutes", "Minutes off"
+        PERCENT = "percent", "Percent off"
+        FREE = "free", "Free stay"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        LISTED = "listed", "Listed"
+        DELISTED = "delisted", "Delisted"
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="vouchers")
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, null=True, blank=True, related_name="vouchers")
+    title = models.CharField(max_length=120)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.NORMAL)
+    price = models.PositiveIntegerField(help_text="Minor units (fen).")
+    benefit_type = models.CharField(max_length=16, choices=BenefitType.choices)
+    benefit_value = models.PositiveIntegerField(default=0)
+    # Remaining units; null means unlimited (normal vouchers only).
+    stock = models.IntegerField(null=True, blank=True)
+    # Units put on sale (stock at publishing plus restocks); the oversell audit compares to it.
+    initial_stock = models.IntegerField(null=True, blank=True)
+    sold_count = models.PositiveIntegerField(default=0)
+    begins_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    per_user_limit = models.PositiveIntegerField(default=1)
+    payment_window_seconds = models.PositiveIntegerField(default=900)
+    low_stock_threshold = models.PositiveIntegerField(default=0)
+    # Set when the low-stock alert fired for the current crossing; cleared by a restock.
+    low_stock_alerted_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(stock__isnull=True) | Q(stock__gte=0), name="voucher_stock_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="seckill") | Q(stock__isnull=False), name="voucher_seckill_has_stock"
+            ),
+            models.CheckConstraint(
+                condition=~Q(benefit_type="percent") | (Q(benefit_value__gte=1) & Q(benefit_value__lte=100)),
+                name="voucher_percent_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(begins_at__isnull=True) | Q(ends_at__isnull=True) | Q(ends_at__gt=F("begins_at")),
+                name="voucher_window_ordered",
+            ),
+            models.CheckConstraint(condition=Q(per_user_limit__gte=1), name="voucher_per_user_limit_positive"),
+        ]
+        indexes = [models.Index(fields=["status", "kind"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Alert(models.Model):
+    """Something an organization's operators must see: low stock, oversell found, intake failures."""
+
+    class Kind(models.TextChoices):
+        LOW_STOCK = "low_stock", "Low stock"
+        OVERSELL = "oversell", "Oversell detected"
+        DRIFT = "drift", "Gate drift repaired"
+        INTAKE_FAILED = "intake_failed", "Order intake failed"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="alerts")
+    voucher = models.ForeignKey(Voucher, on_delete=models.CASCADE, null=True, blank=True, related_name="alerts")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    message = models.TextField()
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.message[:60]}"

@@ -1,0 +1,3 @@
+"""coupons pages."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""parking API."""
+
+urlpatterns: list = []

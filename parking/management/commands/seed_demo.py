@@ -1,0 +1,90 @@
+"""Demo data, loaded once (`make run` calls it on every start; a second run changes nothing)."""
+
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from parking.models import Lot, Organization, Tariff
+from parking.services import operator_create
+
+DEMO_ORG = "Demo Parking Co."
+OPERATOR = ("operator", "operator-pass-2024")
+CUSTOMER = ("driver", "driver-pass-2024")
+ADMIN = ("admin", "admin-pass-2024")
+
+User = get_user_model()
+
+
+class Command(BaseCommand):
+    help = "Load the demo organization, lots, vouchers and customer, once."
+
+    def handle(self, *args, **options):
+        if Organization.objects.filter(name=DEMO_ORG).exists():
+            self.stdout.write("Demo data already loaded.")
+            return
+        with transaction.atomic():
+            self._seed()
+        self.stdout.write(self.style.SUCCESS("Demo data loaded."))
+
+    def _seed(self):
+        from coupons.models import Voucher
+        from wallet.api import customer_register
+        from wallet.services import wallet_credit
+
+        if not User.objects.filter(username=ADMIN[0]).exists():
+            User.objects.create_superuser(ADMIN[0], "admin@example.com", ADMIN[1])
+        op = operator_create(organization_name=DEMO_ORG, username=OPERATOR[0], password=OPERATOR[1])
+        org = op.organization
+        downtown = Lot.objects.create(organization=org, name="Downtown Plaza", capacity=120)
+        airport = Lot.objects.create(organization=org, name="Airport P2", capacity=400)
+        Tariff.objects.create(lot=downtown)
+        Tariff.objects.create(
+            lot=downtown, vehicle_type=Tariff.VehicleType.LARGE, first_price=1000, unit_price=400, cap_per_24h=6000
+        )
+        Tariff.objects.create(
+            lot=airport, free_minutes=10, first_price=800, unit_minutes=60, unit_price=500, cap_per_24h=6000
+        )
+
+        customer, _ = customer_register(username=CUSTOMER[0], password=CUSTOMER[1])
+        wallet_credit(
+            user_id=customer.id,
+            amount=50_000,
+            kind="topup",
+            idempotency_key="demo-opening",
+            memo="Demo opening balance",
+        )
+
+        now = timezone.now()
+        Voucher.objects.create(
+            organization=org,
+            lot=None,
+            title="¥10 off any stay",
+            kind=Voucher.Kind.NORMAL,
+            price=800,
+            benefit_type=Voucher.BenefitType.AMOUNT,
+            benefit_value=1000,
+            stock=None,
+            per_user_limit=5,
+            status=Voucher.Status.LISTED,
+            published_at=now,
+        )
+        Voucher.objects.create(
+            organization=org,
+            lot=downtown,
+            title="Flash sale: 2 hours free at Downtown",
+            kind=Voucher.Kind.SECKILL,
+            price=100,
+            benefit_type=Voucher.BenefitType.MINUTES,
+            benefit_value=120,
+            stock=50,
+            initial_stock=50,
+            begins_at=now + timedelta(minutes=3),
+            ends_at=now + timedelta(hours=2),
+            per_user_limit=1,
+            low_stock_threshold=10,
+            status=Voucher.Status.LISTED,
+            published_at=now,
+        )

@@ -1,0 +1,3 @@
+"""parking pages."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""seckill API."""
+
+urlpatterns: list = []

@@ -1,0 +1,52 @@
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def _assert_error(res, status, code):
+    assert res.status_code == status, res.content
+    assert res["Content-Type"].startswith("application/json")
+    body = res.json()
+    assert set(body) == {"error"}
+    assert body["error"]["code"] == code
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    assert isinstance(body["error"]["details"], dict)
+
+
+def test_unknown_api_url_is_404_in_contract_shape(api):
+    _assert_error(api.get("/api/v1/no/such/thing"), 404, "not_found")
+    _assert_error(api.post("/api/v1/nothing-here", {}, format="json"), 404, "not_found")
+
+
+def test_garbage_json_is_400_validation_error(api):
+    res = api.post("/api/v1/auth/register", data="{not json", content_type="application/json")
+    _assert_error(res, 400, "validation_error")
+
+
+def test_missing_fields_are_listed_in_details(api):
+    res = api.post("/api/v1/auth/register", {}, format="json")
+    _assert_error(res, 400, "validation_error")
+    assert set(res.json()["error"]["details"]) == {"username", "password"}
+
+
+def test_unauthenticated_is_401(api):
+    _assert_error(api.get("/api/v1/auth/me"), 401, "not_authenticated")
+    api.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+    _assert_error(api.get("/api/v1/auth/me"), 401, "not_authenticated")
+
+
+def test_wrong_method_is_405_in_contract_shape(api):
+    _assert_error(api.get("/api/v1/auth/register"), 405, "method_not_allowed")
+
+
+def test_unhandled_exception_is_logged_and_answers_generic_500(api, monkeypatch, caplog):
+    from wallet import api as accounts_api
+
+    def boom(**kwargs):
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr(accounts_api, "customer_register", boom)
+    res = api.post("/api/v1/auth/register", {"username": "dave", "password": "Parking-rocks-9"}, format="json")
+    _assert_error(res, 500, "server_error")
+    assert "database on fire" not in res.content.decode()
+    assert any("unhandled error" in r.message for r in caplog.records)

@@ -1,0 +1,79 @@
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import Q
+
+
+class Wallet(models.Model):
+    """One per customer. The balance changes only together with a LedgerEntry (wallet/services.py)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="wallet")
+    balance = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(balance__gte=0), name="wallet_balance_non_negative")]
+
+    def __str__(self) -> str:
+        return f"Wallet of {self.user}"
+
+
+class LedgerEntry(models.Model):
+    """One money movement. balance_after - balance_before == amount, and the amounts of a wallet
+    sum to its balance."""
+
+    class Kind(models.TextChoices):
+        TOPUP = "topup", "Top-up"
+        ORDER_PAYMENT = "order_payment", "Coupon purchase"
+        ORDER_REFUND = "order_refund", "Coupon refund"
+        PARKING_PAYMENT = "parking_payment", "Parking fee"
+        COMPENSATION = "compensation", "Compensation"
+        ADJUSTMENT = "adjustment", "Adjustment"
+
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    amount = models.BigIntegerField(help_text="Signed: credits positive, debits negative.")
+    balance_before = models.BigIntegerField()
+    balance_after = models.BigIntegerField()
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries"
+    )
+    # What else it belongs to, e.g. "topup:12" or "parking_payment:7".
+    reference = models.CharField(max_length=64, blank=True, default="")
+    memo = models.CharField(max_length=255, blank=True, default="")
+    # Unique per wallet: the same logical movement can never be written twice.
+    idempotency_key = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["wallet", "idempotency_key"], name="ledger_idempotency_per_wallet"),
+            models.CheckConstraint(condition=~Q(amount=0), name="ledger_amount_non_zero"),
+            models.CheckConstraint(condition=Q(balance_after__gte=0), name="ledger_balance_after_non_negative"),
+            models.CheckConstraint(
+                condition=Q(balance_after=models.F("balance_before") + models.F("amount")),
+                name="ledger_balance_arithmetic",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount:+d}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to an API request sent with an Idempotency-Key (config/api.py)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status_code or 'pending'})"

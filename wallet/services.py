@@ -1,0 +1,101 @@
+"""Every change of a balance. A balance moves only together with its ledger entry, inside one
+transaction, under a row lock on the wallet; each movement carries an idempotency key unique per
+wallet, so a retried task or request can never move money twice."""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from config.errors import DomainError
+
+from .models import LedgerEntry, Wallet
+
+
+def wallet_get_or_create(*, user: AbstractBaseUser) -> Wallet:
+    wallet, _ = Wallet.objects.get_or_create(user=user)
+    return wallet
+
+
+def _wallet_locked(user_id: int) -> Wallet:
+    wallet = Wallet.objects.select_for_update().filter(user_id=user_id).first()
+    if wallet is None:
+        try:
+            with transaction.atomic():
+                Wallet.objects.create(user_id=user_id)
+        except IntegrityError:
+            pass  # created concurrently
+        wallet = Wallet.objects.select_for_update().get(user_id=user_id)
+    return wallet
+
+
+def _move(
+    *,
+    user_id: int,
+    amount: int,
+    kind: str,
+    idempotency_key: str,
+    order_id=None,
+    reference: str = "",
+    memo: str = "",
+) -> LedgerEntry:
+    if amount == 0:
+        raise DomainError("validation_error", "Amount must not be zero.", status=400)
+    with transaction.atomic():
+        wallet = _wallet_locked(user_id)
+        existing = LedgerEntry.objects.filter(wallet=wallet, idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+        before = wallet.balance
+        after = before + amount
+        if after < 0:
+            raise DomainError(
+                "insufficient_funds",
+                details={"balance": before, "required": -amount, "missing": -after},
+            )
+        Wallet.objects.filter(pk=wallet.pk).update(balance=F("balance") + amount)
+        return LedgerEntry.objects.create(
+            wallet=wallet,
+            kind=kind,
+            amount=amount,
+            balance_before=before,
+            balance_after=after,
+            order_id=order_id,
+            reference=reference,
+            memo=memo[:255],
+            idempotency_key=idempotency_key,
+        )
+
+
+def wallet_credit(
+    *, user_id: int, amount: int, kind: str, idempotency_key: str, order_id=None, reference: str = "", memo: str = ""
+) -> LedgerEntry:
+    """Add `amount` (> 0) to the user's wallet. Returns the ledger entry (the existing one when the
+    idempotency key was used before)."""
+    if amount <= 0:
+        raise DomainError("validation_error", "A credit must be positive.", status=400)
+    return _move(
+        user_id=user_id,
+        amount=amount,
+        kind=kind,
+        idempotency_key=idempotency_key,
+        order_id=order_id,
+        reference=reference,
+        memo=memo,
+    )
+
+
+def wallet_debit(
+    *, user_id: int, amount: int, kind: str, idempotency_key: str, order_id=None, reference: str = "", memo: str = ""
+) -> LedgerEntry:
+    """Take `amount` (> 0) from the user's wallet; `insufficient_funds` when it does not cover."""
+    if amount <= 0:
+        raise DomainError("validation_error", "A debit must be positive.", status=400)
+    return _move(
+        user_id=user_id,
+        amount=-amount,
+        kind=kind,
+        idempotency_key=idempotency_key,
+        order_id=order_id,
+        reference=reference,
+        memo=memo,
+    )
