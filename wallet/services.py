@@ -9,6 +9,7 @@ from django.db.models import F
 from config.errors import DomainError
 
 from .models import LedgerEntry, Wallet
+from .signals import wallet_credited
 
 
 def wallet_get_or_create(*, user: AbstractBaseUser) -> Wallet:
@@ -53,7 +54,7 @@ def _move(
                 details={"balance": before, "required": -amount, "missing": -after},
             )
         Wallet.objects.filter(pk=wallet.pk).update(balance=F("balance") + amount)
-        return LedgerEntry.objects.create(
+        entry = LedgerEntry.objects.create(
             wallet=wallet,
             kind=kind,
             amount=amount,
@@ -64,6 +65,13 @@ def _move(
             memo=memo[:255],
             idempotency_key=idempotency_key,
         )
+        if amount > 0:
+            transaction.on_commit(
+                lambda: wallet_credited.send(
+                    sender=LedgerEntry, user_id=user_id, amount=amount, kind=kind, entry_id=entry.pk
+                )
+            )
+        return entry
 
 
 def wallet_credit(

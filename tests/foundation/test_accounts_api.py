@@ -52,7 +52,8 @@ def test_auth_endpoints_are_throttled(api, monkeypatch):
 
     monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"auth": "3/min"})
     codes = [
-        api.post("/api/v1/auth/token", {"username": "xyz", "password": "y"}, format="json").status_code for _ in range(5)
+        api.post("/api/v1/auth/token", {"username": "xyz", "password": "y"}, format="json").status_code
+        for _ in range(5)
     ]
     assert codes[:3] == [401, 401, 401]
     assert codes[3:] == [429, 429]
