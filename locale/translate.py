@@ -30,7 +30,7 @@ def main() -> int:
         return f'msgid "{src}"\nmsgstr "{dst.replace(chr(34), chr(92) + chr(34))}"'
 
     text = re.sub(r'msgid "((?:[^"\\]|\\.)+)"\nmsgstr ""(?!\n")', fill, text)
-    text = re.sub(r'"Content-Type: text/plain; charset=CHARSET\\n"', '"Content-Type: text/plain; charset=UTF-8\\\\n"', text)
+    text = text.replace("charset=CHARSET", "charset=UTF-8")
     PO.write_text(text, encoding="utf-8")
     missing = re.findall(r'msgid "((?:[^"\\]|\\.)+)"\nmsgstr ""(?!\n")', text)
     if missing:
