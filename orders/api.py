@@ -22,10 +22,9 @@ LIST_LIMIT = 200
 
 
 def _json_object(request) -> dict:
-    """The body as a dict; an absent body is {}, anything else that is not an object is a 400."""
+    """The body as a dict (an absent body is an empty one); anything that is not a JSON object,
+    `null` included, is a 400."""
     data = request.data
-    if data is None or data == {}:
-        return {}
     if not isinstance(data, dict):
         raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object."]})
     return data

@@ -87,7 +87,6 @@ def run_step(action, users, voucher, args) -> None:
 
 @settings(
     max_examples=100,
-    stateful_step_count=25,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

@@ -75,12 +75,21 @@ def test_topup_with_a_bad_amount_is_400_and_changes_nothing(amount):
         ("[1, 2]", "application/json"),
         ('"x"', "application/json"),
         ("", "application/json"),
+        ("null", "application/json"),
+        ("amount=100", "application/x-www-form-urlencoded"),
     ],
 )
 def test_topup_with_garbage_body_is_400(raw, ctype):
     u = customer(balance=500)
     res = auth_client(u).post("/api/v1/wallet/topups", raw, content_type=ctype)
     assert res.status_code == 400 and res.json()["error"]["code"] == "validation_error"
+    assert balance(u) == 500 and not TopUp.objects.exists()
+
+
+def test_topup_in_an_unsupported_media_type_is_refused_with_a_code():
+    u = customer(balance=500)
+    res = auth_client(u).post("/api/v1/wallet/topups", "<xml/>", content_type="text/plain")
+    assert res.status_code == 415 and res.json()["error"]["code"] == "validation_error"
     assert balance(u) == 500 and not TopUp.objects.exists()
 
 
