@@ -16,7 +16,8 @@ def orders_of_customer(*, user: AbstractBaseUser) -> QuerySet[Order]:
     return Order.objects.filter(user_id=user.pk).select_related("voucher").order_by("-created_at", "-id")
 
 
-def order_for_customer(*, user: AbstractBaseUser, order_id: uuid.UUID) -> Order:
+def order_for_customer(user: AbstractBaseUser, order_id: uuid.UUID) -> Order:
+    """The customer's own order, or 404 `not_found` (another customer's order does not exist for them)."""
     order = orders_of_customer(user=user).filter(pk=order_id).first()
     if order is None:
         raise DomainError("not_found", status=404)

@@ -7,7 +7,8 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.urls import path
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
@@ -135,6 +136,11 @@ class MeView(APIView):
 # --- Wallet -------------------------------------------------------------------------------------
 
 
+@extend_schema_field(OpenApiTypes.INT)
+class MoneyField(StrictMoneyField):
+    """StrictMoneyField, described as an integer in the OpenAPI schema."""
+
+
 class WalletSerializer(serializers.ModelSerializer):
     class Meta:
         model = Wallet
@@ -154,7 +160,7 @@ class TopUpSerializer(serializers.ModelSerializer):
 
 
 class TopUpRequestSerializer(serializers.Serializer):
-    amount = StrictMoneyField()
+    amount = MoneyField()
     provider = serializers.ChoiceField(choices=sorted(PROVIDERS), default="sandbox")
 
 
@@ -166,7 +172,7 @@ class EntriesQuerySerializer(serializers.Serializer):
 class WebhookSerializer(serializers.Serializer):
     txn_id = serializers.CharField(max_length=128)
     status = serializers.ChoiceField(choices=["succeeded", "failed"])
-    amount = StrictMoneyField(required=False)
+    amount = MoneyField(required=False)
     reason = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
 
 

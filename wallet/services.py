@@ -124,9 +124,10 @@ def topup_start(*, user: AbstractBaseUser, amount: int, provider_name: str = "sa
     if provider is None:
         raise DomainError("validation_error", "Unknown payment provider.", details={"provider": ["Unknown."]})
     charge = provider.start_charge(amount=amount, user_id=user.pk)
-    topup = TopUp.objects.create(user=user, amount=amount, provider=provider.name, provider_txn_id=charge.txn_id)
-    if charge.succeeded:
-        topup = topup_confirm(provider_name=provider.name, provider_txn_id=charge.txn_id, amount=amount)
+    with transaction.atomic():
+        topup = TopUp.objects.create(user=user, amount=amount, provider=provider.name, provider_txn_id=charge.txn_id)
+        if charge.succeeded:  # confirmed at once: recorded and credited together, or not at all
+            topup = topup_confirm(provider_name=provider.name, provider_txn_id=charge.txn_id, amount=amount)
     return topup
 
 

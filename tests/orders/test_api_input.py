@@ -49,9 +49,11 @@ def test_pay_with_a_bad_method_is_400(setup, body):
     unchanged(v, u, order)
 
 
-def test_pay_without_a_body_defaults_to_the_wallet(setup):
+def test_pay_without_a_body_defaults_to_the_wallet(setup, django_assert_max_num_queries):
     v, u, order = setup
-    res = auth_client(u).post(f"/api/v1/orders/{order.pk}/pay")
+    client = auth_client(u)
+    with django_assert_max_num_queries(13):
+        res = client.post(f"/api/v1/orders/{order.pk}/pay")
     assert res.status_code == 200 and res.json()["status"] == "paid"
     assert balance(u) == 700
 
