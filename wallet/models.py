@@ -97,6 +97,9 @@ class TopUp(models.Model):
     ledger_entry = models.OneToOneField(
         LedgerEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="topup"
     )
+    # The merchant's own id for this charge (a page form's token): unique per customer when given,
+    # so a double-submitted form starts one top-up.
+    reference = models.CharField(max_length=64, blank=True, default="")
     failure_reason = models.CharField(max_length=255, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -105,6 +108,9 @@ class TopUp(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["provider", "provider_txn_id"], name="topup_txn_unique_per_provider"),
+            models.UniqueConstraint(
+                fields=["user", "reference"], condition=~Q(reference=""), name="topup_reference_unique_per_user"
+            ),
             models.CheckConstraint(condition=Q(amount__gte=1), name="topup_amount_positive"),
             models.CheckConstraint(
                 condition=~Q(status="succeeded") | Q(ledger_entry__isnull=False), name="topup_succeeded_has_entry"

@@ -25,8 +25,10 @@ class Charge:
 class PaymentProvider(Protocol):
     name: str
 
-    def start_charge(self, *, amount: int, user_id: int) -> Charge:
-        """Ask the provider to collect `amount` minor units from the customer."""
+    def start_charge(self, *, amount: int, user_id: int, reference: str | None = None) -> Charge:
+        """Ask the provider to collect `amount` minor units from the customer. `reference` is the
+        merchant's own id for the charge: the same reference names the same transaction, so a
+        repeated start cannot charge twice."""
         ...
 
 
@@ -35,7 +37,7 @@ class SandboxProvider:
 
     name = "sandbox"
 
-    def start_charge(self, *, amount: int, user_id: int) -> Charge:
+    def start_charge(self, *, amount: int, user_id: int, reference: str | None = None) -> Charge:
         return Charge(txn_id=f"sbx_{uuid.uuid4().hex}", succeeded=True)
 
 
@@ -45,7 +47,7 @@ class WebhookOnlyProvider:
 
     name = "sandbox_async"
 
-    def start_charge(self, *, amount: int, user_id: int) -> Charge:
+    def start_charge(self, *, amount: int, user_id: int, reference: str | None = None) -> Charge:
         return Charge(txn_id=f"sba_{uuid.uuid4().hex}", succeeded=False)
 
 

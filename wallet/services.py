@@ -113,9 +113,14 @@ def wallet_debit(
 # --- Top-ups --------------------------------------------------------------------------------------
 
 
-def topup_start(*, user: AbstractBaseUser, amount: int, provider_name: str = "sandbox") -> TopUp:
+def topup_start(
+    *, user: AbstractBaseUser, amount: int, provider_name: str = "sandbox", reference: str | None = None
+) -> TopUp:
     """Start a top-up through a payment provider. The sandbox confirms at once, so the wallet is
-    credited before this returns; other providers confirm later through the webhook."""
+    credited before this returns; other providers confirm later through the webhook.
+
+    `reference` (e.g. the token of a page form) makes a repeated start return the first top-up
+    instead of charging again: the provider maps it to the same transaction id, which is unique."""
     from .payments import get_provider
 
     if amount <= 0:
@@ -123,12 +128,35 @@ def topup_start(*, user: AbstractBaseUser, amount: int, provider_name: str = "sa
     provider = get_provider(provider_name)
     if provider is None:
         raise DomainError("validation_error", "Unknown payment provider.", details={"provider": ["Unknown."]})
-    charge = provider.start_charge(amount=amount, user_id=user.pk)
-    with transaction.atomic():
-        topup = TopUp.objects.create(user=user, amount=amount, provider=provider.name, provider_txn_id=charge.txn_id)
-        if charge.succeeded:  # confirmed at once: recorded and credited together, or not at all
-            topup = topup_confirm(provider_name=provider.name, provider_txn_id=charge.txn_id, amount=amount)
+    if reference:
+        earlier = _topup_by_reference(user=user, amount=amount, reference=reference)
+        if earlier is not None:
+            return earlier
+    charge = provider.start_charge(amount=amount, user_id=user.pk, reference=reference)
+    try:
+        with transaction.atomic():
+            topup = TopUp.objects.create(
+                user=user,
+                amount=amount,
+                provider=provider.name,
+                provider_txn_id=charge.txn_id,
+                reference=reference or "",
+            )
+            if charge.succeeded:  # confirmed at once: recorded and credited together, or not at all
+                topup = topup_confirm(provider_name=provider.name, provider_txn_id=charge.txn_id, amount=amount)
+    except IntegrityError:
+        earlier = _topup_by_reference(user=user, amount=amount, reference=reference) if reference else None
+        if earlier is None:
+            raise
+        return earlier  # the same reference raced in: the first one is the answer
     return topup
+
+
+def _topup_by_reference(*, user: AbstractBaseUser, amount: int, reference: str) -> TopUp | None:
+    earlier = TopUp.objects.filter(user=user, reference=reference).first()
+    if earlier is not None and earlier.amount != amount:
+        raise DomainError("idempotency_conflict", "This reference was used for another top-up.")
+    return earlier
 
 
 def topup_confirm(*, provider_name: str, provider_txn_id: str, amount: int | None = None) -> TopUp:

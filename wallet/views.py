@@ -1,5 +1,6 @@
 """Account pages (register; login and logout are Django's own views) and the wallet page."""
 
+import uuid
 from decimal import Decimal
 
 from django import forms
@@ -52,6 +53,9 @@ class TopUpForm(forms.Form):
         widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal", "data-testid": "topup-amount"}),
     )
 
+    # One token per rendered form: submitting the same form twice starts one top-up.
+    token = forms.RegexField(r"^[0-9a-f]{32}$", widget=forms.HiddenInput, required=False)
+
     def amount_minor(self) -> int:
         return int(self.cleaned_data["amount"] * 100)
 
@@ -68,14 +72,14 @@ def wallet_page(request):
         form = TopUpForm(request.POST)
         if form.is_valid():
             try:
-                topup_start(user=request.user, amount=form.amount_minor())
+                topup_start(user=request.user, amount=form.amount_minor(), reference=form.cleaned_data["token"] or None)
             except DomainError as exc:
                 messages.error(request, exc.message)
             else:
                 messages.success(request, _("Your wallet was topped up."))
                 return redirect("wallet")
     else:
-        form = TopUpForm()
+        form = TopUpForm(initial={"token": uuid.uuid4().hex})
     wallet = wallet_get_or_create(user=request.user)
     entries = LedgerEntry.objects.filter(wallet=wallet).order_by("-created_at", "-id")[:ENTRIES_SHOWN]
     return render(request, "wallet/wallet.html", {"wallet": wallet, "entries": entries, "form": form})

@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 
 import pytest
@@ -97,3 +98,16 @@ def test_nav_links_to_orders_and_wallet(client):
     client.force_login(customer())
     html = client.get("/").content.decode()
     assert 'href="/orders/"' in html and 'href="/wallet/"' in html
+
+
+def test_a_double_submitted_topup_form_credits_once(client):
+    u = customer()
+    client.force_login(u)
+    html = client.get("/wallet/").content.decode()
+    token = re.search(r'name="token" value="([0-9a-f]{32})"', html).group(1)
+    client.post("/wallet/", {"amount": "10", "token": token})
+    client.post("/wallet/", {"amount": "10", "token": token})
+    assert balance(u) == 1000
+    assert TopUp.objects.filter(user=u).count() == 1
+    client.post("/wallet/", {"amount": "11", "token": token})  # same token, another amount: refused
+    assert balance(u) == 1000

@@ -224,3 +224,19 @@ def test_webhook_credit_fires_the_wallet_credited_signal_after_commit(api, djang
     finally:
         wallet_credited.disconnect(listener)
     assert [(r["user_id"], r["amount"], r["kind"]) for r in received] == [(u.pk, 900, "topup")]
+
+
+def test_topup_reference_starts_one_charge_per_customer():
+    from wallet.services import topup_start
+
+    a, b = customer(), customer()
+    first = topup_start(user=a, amount=500, reference="r1")
+    assert topup_start(user=a, amount=500, reference="r1").pk == first.pk
+    assert topup_start(user=b, amount=500, reference="r1").pk != first.pk  # references are per customer
+    assert balance(a) == 500 and balance(b) == 500
+    from config.errors import DomainError
+
+    with pytest.raises(DomainError) as err:
+        topup_start(user=a, amount=600, reference="r1")
+    assert err.value.code == "idempotency_conflict"
+    assert balance(a) == 500
