@@ -214,9 +214,23 @@ def orders_expire_due(
             qs = Order.objects.select_for_update(skip_locked=True).filter(status=S.PENDING_PAYMENT, expires_at__lte=now)
             if user_id is not None:
                 qs = qs.filter(user_id=user_id)
-            batch = list(qs.order_by("voucher_id", "id")[:batch_size])
+            batch = list(
+                qs.order_by("voucher_id", "id").only("id", "voucher_id", "user_id", "stock_released")[:batch_size]
+            )
             for order in batch:
-                _expire_locked(order, actor_id=None, reason=reason)
+                _release_stock(order)
+            if batch:
+                Order.objects.filter(pk__in=[o.pk for o in batch]).update(
+                    status=S.EXPIRED, stock_released=True, updated_at=timezone.now()
+                )
+                OrderEvent.objects.bulk_create(
+                    [
+                        OrderEvent(
+                            order_id=o.pk, from_status=S.PENDING_PAYMENT, to_status=S.EXPIRED, reason=reason[:255]
+                        )
+                        for o in batch
+                    ]
+                )
         total += len(batch)
         if len(batch) < batch_size:
             break
