@@ -114,7 +114,7 @@ def order_pay(
                     kind=LedgerEntry.Kind.ORDER_PAYMENT,
                     idempotency_key=f"order_payment:{order.pk}",
                     order_id=order.pk,
-                    memo=f"Coupon {order.voucher_id}",
+                    memo=order.voucher.title,
                 )
             order.paid_at = now
             _transition(order, to=S.PAID, actor_id=user.pk, reason="paid from wallet", extra_fields=["paid_at"])

@@ -4,6 +4,7 @@ import uuid
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
@@ -55,6 +56,10 @@ class TopUpForm(forms.Form):
 
     # One token per rendered form: submitting the same form twice starts one top-up.
     token = forms.RegexField(r"^[0-9a-f]{32}$", widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["amount"].label = f"{_('Amount')} ({settings.CURRENCY_SYMBOL})"
 
     def amount_minor(self) -> int:
         return int(self.cleaned_data["amount"] * 100)
