@@ -30,14 +30,22 @@ def _json_object(request) -> dict:
     return data
 
 
+class OrderListQuery(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Order.Status.choices, required=False)
+
+
 class OrderListView(APIView):
-    @extend_schema(responses={200: OrderSerializer(many=True)})
+    @extend_schema(parameters=[OrderListQuery], responses={200: OrderSerializer(many=True)})
     def get(self, request):
+        query = OrderListQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
         # Expire on read: an overdue order comes back on sale within this request, not 15 s later.
         if has_overdue_orders(user=request.user):
             orders_expire_due(user_id=request.user.pk, reason="payment window closed (seen on read)")
-        orders = orders_of_customer(user=request.user)[:LIST_LIMIT]
-        return Response(OrderSerializer(orders, many=True).data)
+        orders = orders_of_customer(user=request.user)
+        if "status" in query.validated_data:
+            orders = orders.filter(status=query.validated_data["status"])
+        return Response(OrderSerializer(orders[:LIST_LIMIT], many=True).data)
 
 
 class OrderDetailView(APIView):

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from config.errors import DomainError
 from orders.models import Order
-from orders.services import order_expire, order_pay, order_refund
+from orders.services import order_cancel, order_expire, order_pay, order_refund, voucher_compensate
 from tests.conftest import auth_client
 from tests.factories import VoucherFactory
 from wallet.models import LedgerEntry
@@ -145,3 +145,45 @@ def test_pay_with_one_idempotency_key_in_parallel_runs_once():
     assert all(r.status_code in (200, 409) for r in answers)
     assert balance(u) == 0
     assert LedgerEntry.objects.filter(order=order).count() == 1
+
+
+def test_pay_racing_cancel_ends_in_exactly_one_outcome():
+    for _ in range(6):
+        v = VoucherFactory(price=250, stock=1)
+        u = customer(balance=250)
+        order = buy(u, v)
+
+        def pay(o=order, user=u):
+            return order_pay(order_id=o.pk, user=user).status
+
+        def cancel(o=order, user=u):
+            return order_cancel(order_id=o.pk, user=user).status
+
+        results = race([pay, cancel, pay, cancel])
+        order.refresh_from_db()
+        assert sorted(results).count(order.status) == 1
+        if order.status == Order.Status.PAID:
+            assert (balance(u), stock(v)) == (0, 0)
+        else:
+            assert order.status == Order.Status.CANCELLED
+            assert (balance(u), stock(v)) == (250, 1)
+    assert_ledger_matches_balances()
+
+
+def test_two_compensation_runs_in_parallel_pay_each_customer_once():
+    v = VoucherFactory(price=400, stock=6)
+    users = [customer(balance=400) for _ in range(4)]
+    orders = [buy(u, v) for u in users]
+    for o, u in zip(orders[:2], users[:2], strict=True):
+        order_pay(order_id=o.pk, user=u)
+
+    def run():
+        return voucher_compensate(voucher_id=v.pk, amount=100, message="Lot closed", actor=None).compensated_count
+
+    counts = race([run, run, run])
+    assert sum(counts) == 4
+    assert [balance(u) for u in users] == [500, 500, 500, 500]
+    assert stock(v) == 6
+    assert LedgerEntry.objects.filter(kind="compensation").count() == 4
+    assert LedgerEntry.objects.filter(kind="order_refund").count() == 2
+    assert_ledger_matches_balances()

@@ -305,3 +305,15 @@ def test_unknown_order_is_404_in_the_contract_shape():
 
 def test_orders_need_a_token(api):
     assert api.get("/api/v1/orders").status_code == 401
+
+
+def test_order_list_filters_by_status_and_refuses_unknown_ones():
+    v = VoucherFactory(price=100, stock=5, per_user_limit=3)
+    u = customer(balance=100)
+    paid, unpaid = buy(u, v), buy(u, v)
+    order_pay(order_id=paid.pk, user=u)
+    client = auth_client(u)
+    assert [o["id"] for o in client.get("/api/v1/orders?status=paid").json()] == [str(paid.pk)]
+    assert [o["id"] for o in client.get("/api/v1/orders?status=pending_payment").json()] == [str(unpaid.pk)]
+    res = client.get("/api/v1/orders?status=bogus")
+    assert res.status_code == 400 and "status" in res.json()["error"]["details"]
