@@ -20,7 +20,7 @@ def main() -> int:
             src, dst = line.split("\t", 1)
             pairs[src] = dst
     text = PO.read_text(encoding="utf-8")
-    text = text.replace("#, fuzzy\nmsgid \"\"", "msgid \"\"", 1)
+    text = text.replace('#, fuzzy\nmsgid ""', 'msgid ""', 1)
 
     def fill(m: re.Match) -> str:
         src = m.group(1)

@@ -38,6 +38,13 @@ class CanWrite(BasePermission):
 
 # --- representations ------------------------------------------------------------------------------
 
+_DT = serializers.DateTimeField()
+
+
+def _dt(value):
+    """Times as strings here, so an Idempotency-Key replay answers byte for byte the same."""
+    return _DT.to_representation(value) if value is not None else None
+
 
 def lot_data(lot: Lot) -> dict:
     tariffs = {t.vehicle_type: t.rule.as_dict() for t in lot.tariffs.all()}
@@ -59,14 +66,14 @@ def session_data(session: ParkingSession, snap: selectors.Snapshot | None = None
         "lot": session.lot_id,
         "plate": session.plate,
         "vehicle_type": session.vehicle_type,
-        "entered_at": session.entered_at,
-        "exited_at": session.exited_at,
+        "entered_at": _dt(session.entered_at),
+        "exited_at": _dt(session.exited_at),
         "fee": snap.fee,
         "paid": snap.paid,
         "discount": snap.discount,
         "due": snap.due,
         "status": session.status,
-        "leave_by": snap.leave_by,
+        "leave_by": _dt(snap.leave_by),
     }
 
 
@@ -81,8 +88,8 @@ def payment_data(payment: ParkingPayment | None) -> dict | None:
         "amount": payment.amount,
         "status": payment.status,
         "coupon": str(payment.coupon_id) if payment.coupon_id else None,
-        "priced_until": payment.priced_until,
-        "paid_at": payment.paid_at,
+        "priced_until": _dt(payment.priced_until),
+        "paid_at": _dt(payment.paid_at),
     }
 
 
@@ -92,7 +99,7 @@ def vehicle_data(vehicle: Vehicle) -> dict:
         "plate": vehicle.plate,
         "vehicle_type": vehicle.vehicle_type,
         "auto_pay": vehicle.auto_pay,
-        "created_at": vehicle.created_at,
+        "created_at": _dt(vehicle.created_at),
     }
 
 
@@ -357,7 +364,7 @@ class SessionFeeView(APIView):
                 "fee": snap.fee,
                 "due": snap.due,
                 "paid": snap.paid,
-                "leave_by": snap.leave_by,
+                "leave_by": _dt(snap.leave_by),
                 "payment": payment_data(payment),
             }
         )
