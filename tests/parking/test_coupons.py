@@ -180,9 +180,7 @@ def test_minutes_coupon_on_a_later_payment_counts_the_whole_stay(customer, lot):
     services.payment_pay(payment_id=payment.pk, user=customer)
     session = payment.session
     ParkingSession.objects.filter(pk=session.pk).update(entered_at=F("entered_at") - timedelta(minutes=60))
-    ParkingPayment.objects.filter(pk=payment.pk).update(
-        priced_until=F("priced_until") - timedelta(minutes=60)
-    )
+    ParkingPayment.objects.filter(pk=payment.pk).update(priced_until=F("priced_until") - timedelta(minutes=60))
     _, later = services.payment_refresh(session=session)
     assert later.amount == 400
     coupon = _coupon(customer, lot.organization, benefit_type="minutes", value=60)

@@ -160,7 +160,11 @@ def test_another_customers_payment_is_404(customer, lot):
 def test_bad_coupon_id_is_400(cust_client, customer, lot):
     session = _parked(customer, lot)
     _, payment = services.payment_refresh(session=session)
-    _code(cust_client.post(f"/api/v1/parking/payments/{payment.pk}/pay", {"coupon": "abc"}, format="json"), 400, "validation_error")
+    _code(
+        cust_client.post(f"/api/v1/parking/payments/{payment.pk}/pay", {"coupon": "abc"}, format="json"),
+        400,
+        "validation_error",
+    )
 
 
 def test_leaving_within_the_grace_period_pays_nothing_more(customer, lot, op_client):
