@@ -162,3 +162,38 @@ def snapshot(session: ParkingSession, at: datetime | None = None, *, payments=No
 
 def _tz():
     return timezone.get_default_timezone()
+
+
+# --- reports -----------------------------------------------------------------------------------------
+
+
+def lot_daily_revenue(lot: Lot, *, days: int = 30, today=None) -> list[dict]:
+    """Paid parking per local day for the last `days` days (days without revenue included), oldest
+    first: `{"day", "revenue", "discount", "payments"}`."""
+    from django.db.models import Count, Sum
+    from django.db.models.functions import TruncDate
+
+    tz = _tz()
+    today = today or timezone.localdate()
+    first = today - timedelta(days=days - 1)
+    since = datetime.combine(first, datetime.min.time(), tzinfo=tz)
+    rows = (
+        ParkingPayment.objects.filter(session__lot=lot, status=ParkingPayment.Status.PAID, paid_at__gte=since)
+        .annotate(day=TruncDate("paid_at", tzinfo=tz))
+        .values("day")
+        .annotate(revenue=Sum("amount"), discount=Sum("discount"), payments=Count("id"))
+    )
+    by_day = {r["day"]: r for r in rows}
+    out = []
+    for i in range(days):
+        day = first + timedelta(days=i)
+        r = by_day.get(day, {})
+        out.append(
+            {
+                "day": day,
+                "revenue": r.get("revenue") or 0,
+                "discount": r.get("discount") or 0,
+                "payments": r.get("payments") or 0,
+            }
+        )
+    return out
