@@ -3,7 +3,8 @@ parking payments (API.md)."""
 
 from django.urls import path
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
@@ -117,6 +118,7 @@ class PlateField(serializers.CharField):
         return plate
 
 
+@extend_schema_field(OpenApiTypes.OBJECT)
 class TariffField(serializers.Field):
     def to_internal_value(self, data):
         try:
@@ -200,6 +202,9 @@ _payment_schema = inline_serializer(
 )
 
 
+_session_list = inline_serializer("ParkingSessionList", {"id": serializers.IntegerField()}, many=True)
+
+
 # --- operator views -------------------------------------------------------------------------------
 
 
@@ -228,6 +233,7 @@ class LotsView(APIView):
 class LotDetailView(APIView):
     permission_classes = [IsOperator]
 
+    @extend_schema(responses={200: inline_serializer("LotDetail", {"id": serializers.IntegerField()})})
     def get(self, request, lot_id):
         return Response(lot_data(selectors.lot_for_operator(request.user, lot_id)))
 
@@ -236,7 +242,7 @@ class QuoteView(APIView):
     permission_classes = [IsOperator]
 
     @extend_schema(
-        request=QuoteSerializer, responses={200: inline_serializer("Quote", {"fee": serializers.IntegerField()})}
+        request=QuoteSerializer, responses={200: inline_serializer("QuoteAnswer", {"fee": serializers.IntegerField()})}
     )
     def post(self, request, lot_id):
         lot = selectors.lot_for_operator(request.user, lot_id)
@@ -251,7 +257,9 @@ class QuoteView(APIView):
 class EntryView(APIView):
     permission_classes = [IsOperator]
 
-    @extend_schema(request=EntrySerializer, responses={201: inline_serializer("Entry", {"session": _session_schema})})
+    @extend_schema(
+        request=EntrySerializer, responses={201: inline_serializer("EntryAnswer", {"session": _session_schema})}
+    )
     @idempotent
     def post(self, request, lot_id):
         lot = selectors.lot_for_operator(request.user, lot_id)
@@ -269,7 +277,7 @@ class ExitView(APIView):
         request=GateEventSerializer,
         responses={
             200: inline_serializer(
-                "Exit",
+                "ExitAnswer",
                 {
                     "session": _session_schema,
                     "fee": serializers.IntegerField(),
@@ -302,7 +310,7 @@ class ExitView(APIView):
 
 
 class VehiclesView(APIView):
-    @extend_schema(responses={200: inline_serializer("Vehicle", {"id": serializers.IntegerField()}, many=True)})
+    @extend_schema(responses={200: inline_serializer("VehicleList", {"id": serializers.IntegerField()}, many=True)})
     def get(self, request):
         return Response([vehicle_data(v) for v in selectors.vehicles_for_customer(request.user)])
 
@@ -317,23 +325,28 @@ class VehiclesView(APIView):
 
 
 class VehicleDetailView(APIView):
+    @extend_schema(responses={200: inline_serializer("VehicleDetail", {"id": serializers.IntegerField()})})
     def get(self, request, vehicle_id):
         return Response(vehicle_data(selectors.vehicle_for_customer(request.user, vehicle_id)))
 
-    @extend_schema(request=VehicleUpdateSerializer)
+    @extend_schema(
+        request=VehicleUpdateSerializer,
+        responses={200: inline_serializer("VehicleUpdated", {"id": serializers.IntegerField()})},
+    )
     def patch(self, request, vehicle_id):
         vehicle = selectors.vehicle_for_customer(request.user, vehicle_id)
         ser = VehicleUpdateSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         return Response(vehicle_data(services.vehicle_set_auto_pay(vehicle=vehicle, **ser.validated_data)))
 
+    @extend_schema(responses={204: None})
     def delete(self, request, vehicle_id):
         services.vehicle_remove(vehicle=selectors.vehicle_for_customer(request.user, vehicle_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class SessionsView(APIView):
-    @extend_schema(responses={200: _session_schema})
+    @extend_schema(operation_id="parking_sessions_list", responses={200: _session_list})
     def get(self, request):
         now = timezone.now()
         return Response(

@@ -198,24 +198,15 @@ def session_exit(*, lot: Lot, plate: str, at: datetime) -> ExitResult:
         session.save(update_fields=["status", "exited_at", "fee"])
         Lot.objects.filter(pk=lot.pk, occupancy__gt=0).update(occupancy=F("occupancy") - 1)
         payment = _write_open_payment(session, payments, snap.due, at)
-    gate = Gate.OPEN
+    gate, due = Gate.OPEN, 0
     if payment is not None:
-        outcome = payment_autodebit(payment_id=payment.pk)
-        if outcome in (Autodebit.PAID, Autodebit.ALREADY_PAID):
+        outcome = Autodebit.NOT_ELIGIBLE
+        if session.user_id is not None:  # an unregistered car cannot be auto-debited
+            outcome = payment_autodebit(payment_id=payment.pk)
             payment.refresh_from_db()
-        else:
-            gate = Gate.PAY_REQUIRED
-    session.refresh_from_db()
-    return ExitResult(session=session, fee=snap.fee, due=_due_after(session), gate=gate, payment=payment)
-
-
-def _due_after(session: ParkingSession) -> int:
-    return (
-        ParkingPayment.objects.filter(session=session, status=ParkingPayment.Status.UNPAID)
-        .values_list("amount", flat=True)
-        .first()
-        or 0
-    )
+        if outcome not in (Autodebit.PAID, Autodebit.ALREADY_PAID):
+            gate, due = Gate.PAY_REQUIRED, payment.amount
+    return ExitResult(session=session, fee=snap.fee, due=due, gate=gate, payment=payment)
 
 
 def _write_open_payment(

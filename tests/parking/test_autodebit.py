@@ -39,6 +39,17 @@ def test_exit_api_reports_the_debit(op_client, customer, lot):
     assert body["session"]["paid"] == 900
 
 
+def test_exit_with_debit_query_count(op_client, customer, lot, django_assert_max_num_queries):
+    fund(customer, 2000)
+    services.vehicle_register(user=customer, plate="粤B12345", auto_pay=True)
+    services.session_enter(lot=lot, plate="粤B12345", at=ago(101))
+    with django_assert_max_num_queries(34):
+        res = op_client.post(
+            f"/api/v1/operator/lots/{lot.pk}/exits", {"plate": "粤B12345", "at": ago(1).isoformat()}, format="json"
+        )
+    assert res.json()["gate"] == "open"
+
+
 def test_short_wallet_leaves_a_debt_that_a_top_up_settles(customer, lot, django_capture_on_commit_callbacks):
     fund(customer, 100)
     services.vehicle_register(user=customer, plate="粤B12345", auto_pay=True)

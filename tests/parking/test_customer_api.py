@@ -222,10 +222,16 @@ def test_a_second_fee_query_after_paying_prices_only_the_extra_time(cust_client,
     assert balance(customer) == 5000 - 1100
 
 
+def test_fee_query_count(cust_client, customer, lot, django_assert_max_num_queries):
+    session = _parked(customer, lot)
+    with django_assert_max_num_queries(12):
+        assert cust_client.get(f"/api/v1/parking/sessions/{session.pk}/fee").status_code == 200
+
+
 def test_sessions_list_query_count(cust_client, customer, lot, django_assert_max_num_queries):
     services.vehicle_register(user=customer, plate="粤B12345")
     for i in range(5):
         services.session_enter(lot=lot, plate="粤B12345", at=ago(500 - i * 60))
         services.session_exit(lot=lot, plate="粤B12345", at=ago(480 - i * 60))
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(4):  # token, sessions, tariffs, payments: not one per row
         assert len(cust_client.get("/api/v1/parking/sessions").json()) == 5
