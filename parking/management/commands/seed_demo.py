@@ -88,3 +88,15 @@ class Command(BaseCommand):
             status=Voucher.Status.LISTED,
             published_at=now,
         )
+        _seed_parking(customer=customer, downtown=downtown, airport=airport)
+
+
+def _seed_parking(*, customer, downtown, airport):
+    """The demo driver's car with auto-pay: one stay that left (auto-debited), one still parked."""
+    from parking.services import session_enter, session_exit, vehicle_register
+
+    now = timezone.now()
+    vehicle_register(user=customer, plate="粤B12345", auto_pay=True)
+    session_enter(lot=downtown, plate="粤B12345", at=now - timedelta(days=2, hours=3))
+    session_exit(lot=downtown, plate="粤B12345", at=now - timedelta(days=2, hours=1, minutes=10))
+    session_enter(lot=airport, plate="粤B12345", at=now - timedelta(minutes=95))
