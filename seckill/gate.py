@@ -253,8 +253,9 @@ def expected_state(voucher_id: int, pending: dict[str, tuple[int, int]]) -> tupl
     from coupons.models import Voucher
     from orders.models import Order
 
+    outer = connection.in_atomic_block
     with transaction.atomic():
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and not outer:
             with connection.cursor() as cur:
                 cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         stock = Voucher.objects.filter(pk=voucher_id).values_list("stock", flat=True).first() or 0
