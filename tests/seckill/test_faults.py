@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.db import OperationalError
-from django.utils import timezone
 
 from coupons.models import Alert
 from orders.ids import new_order_id
