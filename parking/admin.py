@@ -1,7 +1,14 @@
 from django.contrib import admin
+from django.db.models import Exists, OuterRef
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
-from .models import Lot, Operator, Organization, Tariff
-from .scoping import OrganizationScopedAdmin
+from .models import Lot, Operator, Organization, ParkingPayment, ParkingSession, Tariff
+from .scoping import OrganizationScopedAdmin, ReadOnlyScopedAdmin
+from .selectors import lot_daily_revenue
 
 
 @admin.register(Organization)
@@ -35,11 +42,137 @@ class OperatorAdmin(OrganizationScopedAdmin):
 class TariffInline(admin.TabularInline):
     model = Tariff
     extra = 0
+    fields = (
+        "vehicle_type",
+        "free_minutes",
+        "first_minutes",
+        "first_price",
+        "unit_minutes",
+        "unit_price",
+        "cap_per_24h",
+        "night_start",
+        "night_end",
+        "night_unit_price",
+        "night_cap",
+    )
+
+
+def _bar(value: int, total: int, *, label: str = "") -> str:
+    pct = 0 if total <= 0 else min(100, round(100 * value / total))
+    colour = "#b42318" if pct >= 90 else "#b54708" if pct >= 70 else "#127a3e"
+    return format_html(
+        '<div style="display:flex;align-items:center;gap:.5rem;min-width:12rem">'
+        '<div style="flex:1;background:#eaecf0;border-radius:4px;height:.8rem" role="img" aria-label="{}%">'
+        '<div style="width:{}%;background:{};height:100%;border-radius:4px"></div></div>'
+        "<span>{}</span></div>",
+        pct,
+        pct,
+        colour,
+        label or f"{value}/{total}",
+    )
 
 
 @admin.register(Lot)
 class LotAdmin(OrganizationScopedAdmin):
-    list_display = ("name", "organization", "capacity", "occupancy")
+    list_display = ("name", "organization", "capacity", "occupancy_bar", "grace_minutes", "report_link")
     search_fields = ("name",)
     readonly_fields = ("occupancy",)
     inlines = [TariffInline]
+
+    @admin.display(description=_("Occupancy"), ordering="occupancy")
+    def occupancy_bar(self, obj):
+        return _bar(obj.occupancy, obj.capacity)
+
+    @admin.display(description=_("Report"))
+    def report_link(self, obj):
+        url = reverse("admin:parking_lot_report", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Occupancy and revenue"))
+
+    def get_urls(self):
+        custom = [
+            path(
+                "<int:lot_id>/report/",
+                self.admin_site.admin_view(self.report_view),
+                name="parking_lot_report",
+            )
+        ]
+        return custom + super().get_urls()
+
+    def report_view(self, request, lot_id):
+        """Occupancy and the daily revenue of one lot (last 30 days), as a CSS bar chart."""
+        lot = self.get_queryset(request).filter(pk=lot_id).first()
+        if lot is None or not self.has_view_permission(request, lot):
+            raise Http404
+        days = lot_daily_revenue(lot, days=30)
+        peak = max((d["revenue"] for d in days), default=0) or 1
+        for d in days:
+            d["height"] = round(100 * d["revenue"] / peak)
+        open_sessions = ParkingSession.objects.filter(lot=lot, status=ParkingSession.Status.OPEN)
+        unpaid = ParkingPayment.objects.filter(session__lot=lot, status=ParkingPayment.Status.UNPAID)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("%(lot)s: occupancy and revenue") % {"lot": lot.name},
+            "lot": lot,
+            "opts": self.model._meta,
+            "occupancy_bar": _bar(lot.occupancy, lot.capacity),
+            "open_sessions": open_sessions.count(),
+            "unpaid_count": unpaid.count(),
+            "unpaid_total": sum(unpaid.values_list("amount", flat=True)),
+            "days": days,
+            "total": sum(d["revenue"] for d in days),
+            "discounts": sum(d["discount"] for d in days),
+        }
+        return TemplateResponse(request, "parking/admin/lot_report.html", context)
+
+
+class UnpaidFilter(admin.SimpleListFilter):
+    title = _("payment")
+    parameter_name = "unpaid"
+
+    def lookups(self, request, model_admin):
+        return (("yes", _("Has an unpaid fee")), ("no", _("Nothing unpaid")))
+
+    def queryset(self, request, queryset):
+        unpaid = ParkingPayment.objects.filter(session=OuterRef("pk"), status=ParkingPayment.Status.UNPAID)
+        if self.value() == "yes":
+            return queryset.filter(Exists(unpaid))
+        if self.value() == "no":
+            return queryset.exclude(Exists(unpaid))
+        return queryset
+
+
+class PaymentInline(admin.TabularInline):
+    model = ParkingPayment
+    extra = 0
+    fields = ("status", "fee", "discount", "amount", "method", "coupon", "priced_until", "paid_at")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ParkingSession)
+class ParkingSessionAdmin(ReadOnlyScopedAdmin):
+    """Sessions are written by the gates (entries and exits) only."""
+
+    organization_path = "lot__organization"
+    list_display = ("plate", "lot", "vehicle_type", "status", "entered_at", "exited_at", "fee", "user")
+    list_filter = ("status", UnpaidFilter, "lot", "vehicle_type")
+    search_fields = ("plate",)
+    date_hierarchy = "entered_at"
+    list_select_related = ("lot", "user")
+    inlines = [PaymentInline]
+
+
+@admin.register(ParkingPayment)
+class ParkingPaymentAdmin(ReadOnlyScopedAdmin):
+    organization_path = "session__lot__organization"
+    list_display = ("id", "session", "status", "fee", "discount", "amount", "method", "coupon", "paid_at")
+    list_filter = ("status", "method", "session__lot")
+    search_fields = ("session__plate",)
+    date_hierarchy = "created_at"
+    list_select_related = ("session", "session__lot")

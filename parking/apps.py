@@ -4,3 +4,14 @@ from django.apps import AppConfig
 class ParkingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "parking"
+
+    def ready(self) -> None:
+        from wallet.signals import wallet_credited
+
+        from . import tasks
+
+        wallet_credited.connect(tasks.on_wallet_credited, dispatch_uid="parking-settle-debts-on-credit")
+        from .scoping import register_scope
+
+        register_scope("parking.parkingsession", "lot__organization")
+        register_scope("parking.parkingpayment", "session__lot__organization")

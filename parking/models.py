@@ -45,6 +45,8 @@ class Lot(models.Model):
     name = models.CharField(max_length=120)
     capacity = models.PositiveIntegerField()
     occupancy = models.IntegerField(default=0)
+    # After a payment, a car that leaves within this many minutes owes nothing more.
+    grace_minutes = models.PositiveIntegerField(default=15)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -77,6 +79,12 @@ class Tariff(models.Model):
     unit_minutes = models.PositiveIntegerField(default=30)
     unit_price = models.PositiveIntegerField(default=200)
     cap_per_24h = models.PositiveIntegerField(default=3000)
+    # Optional night rate: units starting between night_start and night_end (local time, may wrap
+    # past midnight) cost night_unit_price, capped at night_cap per 24-hour window.
+    night_start = models.TimeField(null=True, blank=True)
+    night_end = models.TimeField(null=True, blank=True)
+    night_unit_price = models.PositiveIntegerField(null=True, blank=True)
+    night_cap = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["lot", "vehicle_type"]
@@ -85,7 +93,164 @@ class Tariff(models.Model):
             models.CheckConstraint(condition=Q(unit_minutes__gte=1), name="tariff_unit_minutes_positive"),
             models.CheckConstraint(condition=Q(first_minutes__gte=1), name="tariff_first_minutes_positive"),
             models.CheckConstraint(condition=Q(cap_per_24h__gte=F("first_price")), name="tariff_cap_covers_first"),
+            models.CheckConstraint(
+                condition=(Q(night_start__isnull=True) & Q(night_end__isnull=True) & Q(night_unit_price__isnull=True))
+                | (
+                    Q(night_start__isnull=False)
+                    & Q(night_end__isnull=False)
+                    & Q(night_unit_price__isnull=False)
+                    & ~Q(night_start=F("night_end"))
+                ),
+                name="tariff_night_complete",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.lot.name} / {self.get_vehicle_type_display()}"
+
+    @property
+    def rule(self):
+        from .tariffs import NightRate, TariffRule
+
+        night = None
+        if self.night_start is not None and self.night_end is not None and self.night_unit_price is not None:
+            night = NightRate(
+                start=self.night_start, end=self.night_end, unit_price=self.night_unit_price, cap=self.night_cap
+            )
+        return TariffRule(
+            free_minutes=self.free_minutes,
+            first_minutes=self.first_minutes,
+            first_price=self.first_price,
+            unit_minutes=self.unit_minutes,
+            unit_price=self.unit_price,
+            cap_per_24h=self.cap_per_24h,
+            night=night,
+        )
+
+    @staticmethod
+    def fields_from_rule(rule) -> dict:
+        night = rule.night
+        return {
+            "free_minutes": rule.free_minutes,
+            "first_minutes": rule.first_minutes,
+            "first_price": rule.first_price,
+            "unit_minutes": rule.unit_minutes,
+            "unit_price": rule.unit_price,
+            "cap_per_24h": rule.cap_per_24h,
+            "night_start": night.start if night else None,
+            "night_end": night.end if night else None,
+            "night_unit_price": night.unit_price if night else None,
+            "night_cap": night.cap if night else None,
+        }
+
+
+class Vehicle(models.Model):
+    """A customer's car. A plate belongs to one customer at a time (unique)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="vehicles")
+    plate = models.CharField(max_length=16, unique=True)
+    vehicle_type = models.CharField(max_length=16, choices=Tariff.VehicleType.choices, default=Tariff.VehicleType.SMALL)
+    auto_pay = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["user", "plate"]
+
+    def __str__(self) -> str:
+        return self.plate
+
+
+class ParkingSession(models.Model):
+    """A stay of one plate in one lot, from the entry camera to the exit camera."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Parked"
+        CLOSED = "closed", "Left"
+
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="sessions")
+    plate = models.CharField(max_length=16)
+    vehicle_type = models.CharField(max_length=16, choices=Tariff.VehicleType.choices, default=Tariff.VehicleType.SMALL)
+    # The registered vehicle and its owner at entry (or when the plate was registered while parked).
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.SET_NULL, null=True, blank=True, related_name="sessions")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="parking_sessions"
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    entered_at = models.DateTimeField()
+    exited_at = models.DateTimeField(null=True, blank=True)
+    # Tariff price of the whole stay, fixed at exit (before coupons).
+    fee = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-entered_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lot", "plate"], condition=Q(status="open"), name="session_one_open_per_plate_lot"
+            ),
+            models.CheckConstraint(
+                condition=Q(exited_at__isnull=True) | Q(exited_at__gte=F("entered_at")),
+                name="session_exit_after_entry",
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="open") & Q(exited_at__isnull=True) & Q(fee__isnull=True))
+                | (Q(status="closed") & Q(exited_at__isnull=False) & Q(fee__isnull=False)),
+                name="session_status_consistent",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["user", "-entered_at"], name="session_user_idx"),
+            models.Index(fields=["lot", "status"], name="session_lot_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plate} @ {self.lot.name}"
+
+
+class ParkingPayment(models.Model):
+    """What a session owes or paid for a slice of its stay. `fee` is the tariff price of the slice
+    (the stay up to `priced_until` minus what earlier paid payments covered), `discount` what a
+    coupon took off, `amount = fee - discount` what the wallet is charged. A session has at most one
+    unpaid payment (refreshed while the car is parked) and any number of paid ones."""
+
+    class Status(models.TextChoices):
+        UNPAID = "unpaid", "Unpaid"
+        PAID = "paid", "Paid"
+
+    class Method(models.TextChoices):
+        WALLET = "wallet", "Wallet"
+        AUTO = "auto", "Auto-debit"
+        COUPON = "coupon", "Coupon only"
+
+    session = models.ForeignKey(ParkingSession, on_delete=models.PROTECT, related_name="payments")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.UNPAID)
+    fee = models.PositiveIntegerField()
+    discount = models.PositiveIntegerField(default=0)
+    amount = models.PositiveIntegerField()
+    priced_until = models.DateTimeField()
+    coupon = models.OneToOneField(
+        "orders.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="parking_payment"
+    )
+    method = models.CharField(max_length=8, choices=Method.choices, blank=True, default="")
+    ledger_entry = models.OneToOneField(
+        "wallet.LedgerEntry", on_delete=models.PROTECT, null=True, blank=True, related_name="parking_payment"
+    )
+    paid_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session"], condition=Q(status="unpaid"), name="payment_one_unpaid_per_session"
+            ),
+            models.CheckConstraint(condition=Q(amount=F("fee") - F("discount")), name="payment_amount_arithmetic"),
+            models.CheckConstraint(
+                condition=Q(status="unpaid") | Q(paid_at__isnull=False), name="payment_paid_has_time"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "paid_at"], name="payment_status_paid_idx")]
+
+    def __str__(self) -> str:
+        return f"Parking payment {self.pk} ({self.status})"

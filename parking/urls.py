@@ -1,3 +1,12 @@
 """parking pages."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("parking/vehicles/", views.vehicles, name="parking-vehicles"),
+    path("parking/vehicles/<int:vehicle_id>/auto-pay/", views.vehicle_auto_pay, name="parking-vehicle-auto-pay"),
+    path("parking/sessions/", views.sessions, name="parking-sessions"),
+    path("parking/sessions/<int:session_id>/pay/", views.pay, name="parking-pay"),
+]

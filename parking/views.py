@@ -1,0 +1,155 @@
+"""Customer parking pages: my vehicles, my stays with the live fee, and the pay page."""
+
+import functools
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.http import require_POST
+
+from config.errors import DomainError
+
+from . import selectors, services
+from .models import Tariff
+from .plates import is_valid_plate, normalize_plate
+
+
+def page_not_found_on_404(view):
+    """Access helpers raise the API's not_found error; a page answers it with its 404 page."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except DomainError as exc:
+            if exc.status == 404:
+                raise Http404(exc.message) from exc
+            raise
+
+    return wrapper
+
+
+def _error(request, exc: DomainError) -> None:
+    """The page side of the one error type: a DomainError becomes a message."""
+    messages.error(request, exc.message)
+
+
+class VehicleForm(forms.Form):
+    plate = forms.CharField(label=_lazy("Plate"), max_length=32, help_text=_lazy("For example 粤B12345"))
+    vehicle_type = forms.ChoiceField(label=_lazy("Vehicle type"), choices=Tariff.VehicleType.choices, required=False)
+    auto_pay = forms.BooleanField(label=_lazy("Pay automatically from my wallet when I leave"), required=False)
+
+    def clean_plate(self):
+        plate = normalize_plate(self.cleaned_data["plate"])
+        if not is_valid_plate(plate):
+            raise forms.ValidationError(_("This is not a valid licence plate."))
+        return plate
+
+
+@login_required
+def vehicles(request):
+    if request.method == "POST":
+        form = VehicleForm(request.POST)
+        if form.is_valid():
+            try:
+                vehicle, _created = services.vehicle_register(
+                    user=request.user,
+                    plate=form.cleaned_data["plate"],
+                    auto_pay=form.cleaned_data["auto_pay"],
+                    vehicle_type=form.cleaned_data["vehicle_type"] or None,
+                )
+            except DomainError as exc:
+                form.add_error("plate", exc.message)
+            else:
+                messages.success(request, _("Vehicle %(plate)s saved.") % {"plate": vehicle.plate})
+                return redirect("parking-vehicles")
+    else:
+        form = VehicleForm()
+    return render(
+        request,
+        "parking/vehicles.html",
+        {"form": form, "vehicles": selectors.vehicles_for_customer(request.user)},
+    )
+
+
+@login_required
+@require_POST
+@page_not_found_on_404
+def vehicle_auto_pay(request, vehicle_id):
+    vehicle = selectors.vehicle_for_customer(request.user, vehicle_id)
+    services.vehicle_set_auto_pay(vehicle=vehicle, auto_pay=request.POST.get("auto_pay") == "on")
+    messages.success(
+        request,
+        (_("Auto-pay is on for %(plate)s.") if vehicle.auto_pay else _("Auto-pay is off for %(plate)s."))
+        % {"plate": vehicle.plate},
+    )
+    return redirect("parking-vehicles")
+
+
+@login_required
+def sessions(request):
+    now = timezone.now()
+    rows = [(s, selectors.snapshot(s, now)) for s in selectors.sessions_for_customer(request.user)[:100]]
+    return render(request, "parking/sessions.html", {"rows": rows, "now": now})
+
+
+class PayForm(forms.Form):
+    coupon = forms.ChoiceField(required=False, widget=forms.RadioSelect)
+
+    def __init__(self, *args, coupons=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["coupon"].choices = [("", _("No coupon"))] + [(str(c.pk), c.voucher.title) for c in coupons]
+
+
+@login_required
+@page_not_found_on_404
+def pay(request, session_id):
+    session = selectors.session_for_customer(request.user, session_id)
+    if request.method == "POST":
+        coupons = selectors.coupons_for_session(request.user, session)
+        form = PayForm(request.POST, coupons=coupons)
+        payment_id = request.POST.get("payment", "")
+        if form.is_valid() and payment_id.isdigit():
+            coupon_id = selectors.parse_uuid(form.cleaned_data["coupon"]) if form.cleaned_data["coupon"] else None
+            try:
+                payment = services.payment_pay(payment_id=int(payment_id), user=request.user, coupon_id=coupon_id)
+            except DomainError as exc:
+                _error(request, exc)
+                return redirect("parking-pay", session_id=session.pk)
+            messages.success(
+                request,
+                _("Paid %(amount)s for %(plate)s.") % {"amount": _money(payment.amount), "plate": session.plate},
+            )
+            return redirect("parking-sessions")
+        messages.error(request, _("Choose a coupon from the list."))
+        return redirect("parking-pay", session_id=session.pk)
+    snap, payment = services.payment_refresh(session=session)
+    session = selectors.session_for_customer(request.user, session_id)
+    coupons = selectors.coupons_for_session(request.user, session)
+    offers = []
+    if payment is not None and payment.status == "unpaid":
+        for coupon in coupons:
+            discount = services.coupon_discount(
+                voucher=coupon.voucher,
+                fee=payment.fee,
+                session=session,
+                covered=snap.covered,
+                until=payment.priced_until,
+            )
+            offers.append({"coupon": coupon, "discount": discount, "amount": payment.fee - discount})
+    return render(
+        request,
+        "parking/pay.html",
+        {"session": session, "snap": snap, "payment": payment, "offers": offers},
+    )
+
+
+def _money(value: int) -> str:
+    from .templatetags.money import money
+
+    return money(value)

@@ -1,0 +1,75 @@
+import pytest
+
+from parking import services
+from parking.models import ParkingSession
+from parking.tariffs import TariffRule
+from tests.factories import OperatorFactory
+
+from .conftest import ago, fund
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_web(client, operator):
+    client.force_login(operator.user)
+    return client
+
+
+@pytest.fixture
+def foreign_lot():
+    op = OperatorFactory()
+    return services.lot_create(organization=op.organization, name="Elsewhere", capacity=3, tariff=TariffRule())
+
+
+def _activity(lot, customer):
+    fund(customer, 5000)
+    services.vehicle_register(user=customer, plate="粤B12345", auto_pay=True)
+    services.session_enter(lot=lot, plate="粤B12345", at=ago(200))
+    services.session_exit(lot=lot, plate="粤B12345", at=ago(100))  # 100 minutes, auto-debited 900
+    services.session_enter(lot=lot, plate="粤B99999", at=ago(100))
+    services.session_exit(lot=lot, plate="粤B99999", at=ago(1))  # unregistered: 900 unpaid
+    services.session_enter(lot=lot, plate="粤B77777", at=ago(10))  # parked
+
+
+def test_lists_are_scoped_to_the_organization(admin_web, lot, foreign_lot, customer):
+    _activity(lot, customer)
+    services.session_enter(lot=foreign_lot, plate="粤B55555", at=ago(5))
+    lots = admin_web.get("/admin/parking/lot/").content.decode()
+    assert "Central" in lots and "Elsewhere" not in lots
+    sessions = admin_web.get("/admin/parking/parkingsession/").content.decode()
+    assert "粤B77777" in sessions and "粤B55555" not in sessions
+    foreign = ParkingSession.objects.get(plate="粤B55555")
+    assert admin_web.get(f"/admin/parking/parkingsession/{foreign.pk}/change/").status_code in (302, 404)
+    assert admin_web.get("/admin/parking/parkingpayment/").status_code == 200
+
+
+def test_unpaid_and_open_filters(admin_web, lot, customer):
+    _activity(lot, customer)
+    unpaid = admin_web.get("/admin/parking/parkingsession/?unpaid=yes").content.decode()
+    assert "粤B99999" in unpaid and "粤B12345" not in unpaid
+    parked = admin_web.get("/admin/parking/parkingsession/?status__exact=open").content.decode()
+    assert "粤B77777" in parked and "粤B99999" not in parked
+
+
+def test_lot_report_shows_occupancy_and_revenue(admin_web, lot, customer):
+    _activity(lot, customer)
+    res = admin_web.get(f"/admin/parking/lot/{lot.pk}/report/")
+    assert res.status_code == 200
+    html = res.content.decode()
+    assert "1 / 10" in html  # one car parked
+    assert 'data-testid="revenue-total">¥9.00' in html  # the auto-debited stay
+    assert "¥9.00" in html.split("Unpaid fees")[1]  # the unregistered car's fee
+
+
+def test_report_of_another_organizations_lot_is_404(admin_web, foreign_lot):
+    assert admin_web.get(f"/admin/parking/lot/{foreign_lot.pk}/report/").status_code == 404
+
+
+def test_sessions_cannot_be_edited_in_the_admin(admin_web, lot):
+    services.session_enter(lot=lot, plate="粤B77777", at=ago(10))
+    session = ParkingSession.objects.get()
+    res = admin_web.post(f"/admin/parking/parkingsession/{session.pk}/change/", {"plate": "粤B00000"})
+    assert res.status_code == 403
+    session.refresh_from_db()
+    assert session.plate == "粤B77777"

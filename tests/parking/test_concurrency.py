@@ -1,0 +1,171 @@
+"""Races on real PostgreSQL: threads released together by a barrier, invariants checked after."""
+
+import threading
+from contextlib import contextmanager
+
+import pytest
+from django.db import connection
+from django.db.models import Sum
+
+from parking import services, tasks
+from parking.models import Lot, ParkingPayment, ParkingSession
+from parking.tariffs import TariffRule
+from tests.factories import OperatorFactory, UserFactory, WalletFactory
+from wallet.models import LedgerEntry, Wallet
+from wallet.signals import wallet_credited
+
+from .conftest import ago, fund
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def race(*fns):
+    """Run each callable in its own thread, all starting at once; return results or exceptions."""
+    barrier = threading.Barrier(len(fns))
+    results: list = [None] * len(fns)
+
+    def run(i, fn):
+        try:
+            barrier.wait()
+            results[i] = fn()
+        except Exception as exc:  # recorded and asserted on by the caller
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(fns)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results
+
+
+def _ledger_matches_balances():
+    for wallet in Wallet.objects.all():
+        total = LedgerEntry.objects.filter(wallet=wallet).aggregate(s=Sum("amount"))["s"] or 0
+        assert total == wallet.balance
+
+
+@pytest.fixture
+def lot():
+    op = OperatorFactory()
+    return services.lot_create(organization=op.organization, name="Race", capacity=200, tariff=TariffRule())
+
+
+def _driver(plate, auto_pay=True):
+    user = UserFactory()
+    WalletFactory(user=user)
+    services.vehicle_register(user=user, plate=plate, auto_pay=auto_pay)
+    return user
+
+
+def test_exit_racing_a_top_up_debits_once(lot):
+    rounds = 8
+    drivers = []
+    for i in range(rounds):
+        plate = f"粤B{i:05d}"
+        drivers.append((plate, _driver(plate)))
+        services.session_enter(lot=lot, plate=plate, at=ago(101))
+    calls = []
+    for i, (plate, user) in enumerate(drivers):
+        calls.append(lambda plate=plate: services.session_exit(lot=Lot.objects.get(pk=lot.pk), plate=plate, at=ago(1)))
+        calls.append(lambda user=user, i=i: fund(user, 2000, key=f"race-topup-{i}"))
+    results = race(*calls)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    for plate, user in drivers:
+        payment = ParkingPayment.objects.get(session__plate=plate)
+        assert payment.status == "paid" and payment.amount == 900
+        assert LedgerEntry.objects.filter(wallet__user=user, kind="parking_payment").count() == 1
+        assert Wallet.objects.get(user=user).balance == 1100
+    # The exit's answer is truthful: "open" exactly when its own call saw the money moved.
+    for r in results[0::2]:
+        assert (r.gate == "open") == (r.due == 0)
+    _ledger_matches_balances()
+
+
+def test_two_fee_queries_racing_make_one_payment(lot):
+    user = _driver("粤B12345", auto_pay=False)
+    session = services.session_enter(lot=lot, plate="粤B12345", at=ago(100))
+    results = race(*[lambda: services.payment_refresh(session=ParkingSession.objects.get(pk=session.pk))] * 20)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert ParkingPayment.objects.filter(session=session).count() == 1
+    assert len({r[1].pk for r in results}) == 1
+    assert user.pk == ParkingSession.objects.get(pk=session.pk).user_id
+
+
+def test_fee_api_racing_makes_one_payment(lot):
+    from tests.conftest import auth_client
+
+    user = _driver("粤B12345", auto_pay=False)
+    session = services.session_enter(lot=lot, plate="粤B12345", at=ago(100))
+    client = auth_client(user)
+    url = f"/api/v1/parking/sessions/{session.pk}/fee"
+    results = race(*[lambda: client.get(url).status_code] * 12)
+    assert results == [200] * 12
+    assert ParkingPayment.objects.filter(session=session).count() == 1
+
+
+@contextmanager
+def top_up_without_settling():
+    """A top-up whose settling task is lost: the receiver is disconnected while it commits."""
+    wallet_credited.disconnect(dispatch_uid="parking-settle-debts-on-credit")
+    try:
+        yield
+    finally:
+        wallet_credited.connect(tasks.on_wallet_credited, dispatch_uid="parking-settle-debts-on-credit")
+
+
+def _debt(lot, plate="粤B12345", auto_pay=True):
+    user = _driver(plate, auto_pay=auto_pay)
+    services.session_enter(lot=lot, plate=plate, at=ago(101))
+    result = services.session_exit(lot=lot, plate=plate, at=ago(1))
+    assert result.gate == "pay_required" and result.due == 900
+    with top_up_without_settling():
+        fund(user, 5000)
+    assert ParkingPayment.objects.get(pk=result.payment.pk).status == "unpaid"
+    return user, result.payment.pk
+
+
+def test_auto_debit_task_run_in_parallel_debits_once(lot):
+    user, payment_id = _debt(lot)
+    calls = [lambda: tasks.autodebit_payment(payment_id)] * 10
+    calls += [lambda: tasks.settle_user_debts(user.pk)] * 10
+    calls += [lambda: tasks.sweep_open_debts()] * 5
+    results = race(*calls)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert results[:10].count("paid") + sum(results[10:]) == 1
+    assert LedgerEntry.objects.filter(wallet__user=user, kind="parking_payment").count() == 1
+    assert Wallet.objects.get(user=user).balance == 4100
+    assert ParkingPayment.objects.get(pk=payment_id).status == "paid"
+    _ledger_matches_balances()
+
+
+def test_paying_on_the_page_racing_the_auto_debit_charges_once(lot):
+    user, payment_id = _debt(lot)
+    results = race(
+        *[lambda: services.payment_pay(payment_id=payment_id, user=user)] * 5,
+        *[lambda: services.payment_autodebit(payment_id=payment_id)] * 5,
+    )
+    assert LedgerEntry.objects.filter(kind="parking_payment").count() == 1
+    assert Wallet.objects.get(user=user).balance == 4100
+    assert ParkingPayment.objects.get(pk=payment_id).status == "paid"
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert all(getattr(e, "code", None) == "invalid_state" for e in errors), errors
+    _ledger_matches_balances()
+
+
+def test_entries_racing_for_the_last_places(lot):
+    Lot.objects.filter(pk=lot.pk).update(capacity=5)
+    fresh = Lot.objects.get(pk=lot.pk)
+    results = race(*[lambda i=i: services.session_enter(lot=fresh, plate=f"粤B{i:05d}", at=ago(1)) for i in range(20)])
+    codes = sorted(getattr(r, "code", "ok") for r in results)
+    assert codes.count("ok") == 5 and codes.count("lot_full") == 15
+    assert Lot.objects.get(pk=lot.pk).occupancy == 5 == ParkingSession.objects.filter(status="open").count()
+
+
+def test_same_plate_entering_twice_at_once_parks_once(lot):
+    results = race(*[lambda: services.session_enter(lot=lot, plate="粤B12345", at=ago(1))] * 12)
+    codes = sorted(getattr(r, "code", "ok") for r in results)
+    assert codes.count("ok") == 1 and codes.count("already_parked") == 11
+    assert Lot.objects.get(pk=lot.pk).occupancy == 1

@@ -1,0 +1,289 @@
+from datetime import timedelta
+
+import pytest
+from django.db import IntegrityError
+from django.utils import timezone
+
+from parking.models import Lot, ParkingPayment, ParkingSession
+from tests.conftest import auth_client
+from tests.factories import LotFactory, OperatorFactory, UserFactory
+
+from .conftest import ago
+
+pytestmark = pytest.mark.django_db
+
+TARIFF = {
+    "free_minutes": 15,
+    "first_minutes": 60,
+    "first_price": 500,
+    "unit_minutes": 30,
+    "unit_price": 200,
+    "cap_per_24h": 3000,
+}
+
+
+def _code(res, status, code):
+    assert res.status_code == status, res.content
+    assert res.json()["error"]["code"] == code
+    return res.json()["error"]
+
+
+def test_create_lot(op_client, operator):
+    res = op_client.post("/api/v1/operator/lots", {"name": "East", "capacity": 50, "tariff": TARIFF}, format="json")
+    assert res.status_code == 201, res.content
+    body = res.json()
+    assert {"id", "name", "capacity", "tariff"} <= set(body)
+    assert body["name"] == "East" and body["capacity"] == 50 and body["tariff"] == TARIFF
+    assert Lot.objects.get(pk=body["id"]).organization == operator.organization
+
+
+def test_create_lot_with_vehicle_types_and_night_rate(op_client):
+    night = {"start": "22:00", "end": "07:00", "unit_price": 100, "cap": 800}
+    res = op_client.post(
+        "/api/v1/operator/lots",
+        {
+            "name": "Harbour",
+            "capacity": 5,
+            "grace_minutes": 20,
+            "tariff": {**TARIFF, "night": night},
+            "tariffs": {"large": {**TARIFF, "first_price": 1000, "cap_per_24h": 6000}},
+        },
+        format="json",
+    )
+    assert res.status_code == 201, res.content
+    body = res.json()
+    assert body["tariff"]["night"] == night
+    assert body["tariffs"]["large"]["first_price"] == 1000
+    assert body["grace_minutes"] == 20
+    entered = timezone.now() - timedelta(hours=2)
+    quote = op_client.post(
+        f"/api/v1/operator/lots/{body['id']}/quote",
+        {
+            "entered_at": entered.isoformat(),
+            "exited_at": (entered + timedelta(minutes=30)).isoformat(),
+            "vehicle_type": "large",
+        },
+        format="json",
+    )
+    assert quote.json() == {"fee": 1000}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "X", "capacity": 10, "tariff": {**TARIFF, "unit_minutes": 0}}, "tariff"),
+        ({"name": "X", "capacity": 10, "tariff": {**TARIFF, "cap_per_24h": 100}}, "tariff"),
+        ({"name": "X", "capacity": 0, "tariff": TARIFF}, "capacity"),
+        ({"name": "X", "capacity": 10, "tariff": "cheap"}, "tariff"),
+        ({"name": "X", "capacity": 10, "tariff": TARIFF, "tariffs": {"bus": TARIFF}}, "tariffs"),
+        ({"capacity": 10, "tariff": TARIFF}, "name"),
+    ],
+)
+def test_invalid_lot_is_400_with_details(op_client, body, field):
+    err = _code(op_client.post("/api/v1/operator/lots", body, format="json"), 400, "validation_error")
+    assert field in err["details"]
+    assert not Lot.objects.filter(name="X").exists()
+
+
+def test_invalid_tariff_details_name_the_tariff_field(op_client):
+    res = op_client.post(
+        "/api/v1/operator/lots", {"name": "X", "capacity": 1, "tariff": {**TARIFF, "cap_per_24h": 1}}, format="json"
+    )
+    assert "cap_per_24h" in _code(res, 400, "validation_error")["details"]["tariff"]
+
+
+def test_duplicate_lot_name_is_400(op_client, lot):
+    _code(
+        op_client.post("/api/v1/operator/lots", {"name": lot.name, "capacity": 1, "tariff": TARIFF}, format="json"),
+        400,
+        "validation_error",
+    )
+
+
+def test_customer_cannot_use_operator_api(db):
+    client = auth_client(UserFactory())
+    _code(
+        client.post("/api/v1/operator/lots", {"name": "X", "capacity": 1, "tariff": TARIFF}, format="json"),
+        403,
+        "permission_denied",
+    )
+
+
+def test_cashier_cannot_create_lots_but_records_gate_events(lot):
+    cashier = OperatorFactory(organization=lot.organization, role="cashier")
+    client = auth_client(cashier.user)
+    _code(
+        client.post("/api/v1/operator/lots", {"name": "X", "capacity": 1, "tariff": TARIFF}, format="json"),
+        403,
+        "permission_denied",
+    )
+    res = client.post(
+        f"/api/v1/operator/lots/{lot.pk}/entries", {"plate": "粤B12345", "at": ago(5).isoformat()}, format="json"
+    )
+    assert res.status_code == 201
+
+
+def test_quote(op_client, lot):
+    entered = timezone.now()
+    res = op_client.post(
+        f"/api/v1/operator/lots/{lot.pk}/quote",
+        {"entered_at": entered.isoformat(), "exited_at": (entered + timedelta(minutes=100)).isoformat()},
+        format="json",
+    )
+    assert res.status_code == 200 and res.json() == {"fee": 900}
+    assert not ParkingSession.objects.exists()
+
+
+def test_quote_exit_before_entry_is_400(op_client, lot):
+    entered = timezone.now()
+    res = op_client.post(
+        f"/api/v1/operator/lots/{lot.pk}/quote",
+        {"entered_at": entered.isoformat(), "exited_at": (entered - timedelta(minutes=1)).isoformat()},
+        format="json",
+    )
+    assert "exited_at" in _code(res, 400, "validation_error")["details"]
+
+
+def test_quote_garbage_times_is_400(op_client, lot):
+    res = op_client.post(
+        f"/api/v1/operator/lots/{lot.pk}/quote", {"entered_at": "yesterday", "exited_at": 5}, format="json"
+    )
+    assert set(_code(res, 400, "validation_error")["details"]) == {"entered_at", "exited_at"}
+
+
+def test_other_organizations_lot_is_404(op_client):
+    foreign = LotFactory()
+    at = ago(5).isoformat()
+    for suffix, body in [
+        ("quote", {"entered_at": at, "exited_at": at}),
+        ("entries", {"plate": "粤B12345", "at": at}),
+        ("exits", {"plate": "粤B12345", "at": at}),
+    ]:
+        _code(op_client.post(f"/api/v1/operator/lots/{foreign.pk}/{suffix}", body, format="json"), 404, "not_found")
+    _code(
+        op_client.post("/api/v1/operator/lots/999999/entries", {"plate": "粤B12345", "at": at}, format="json"),
+        404,
+        "not_found",
+    )
+    assert not ParkingSession.objects.exists()
+
+
+def _enter(client, lot, plate="粤B12345", minutes_ago=100):
+    return client.post(
+        f"/api/v1/operator/lots/{lot.pk}/entries", {"plate": plate, "at": ago(minutes_ago).isoformat()}, format="json"
+    )
+
+
+def _exit(client, lot, plate="粤B12345", minutes_ago=0):
+    return client.post(
+        f"/api/v1/operator/lots/{lot.pk}/exits", {"plate": plate, "at": ago(minutes_ago).isoformat()}, format="json"
+    )
+
+
+def test_entry_normalizes_the_plate_and_counts_occupancy(op_client, lot):
+    res = _enter(op_client, lot, plate=" 粤b·123.45 ")
+    assert res.status_code == 201, res.content
+    session = res.json()["session"]
+    assert {"id", "lot", "plate", "entered_at", "exited_at", "fee", "paid", "status"} <= set(session)
+    assert session["plate"] == "粤B12345" and session["status"] == "open" and session["lot"] == lot.pk
+    lot.refresh_from_db()
+    assert lot.occupancy == 1
+
+
+def test_new_energy_plate_enters_as_new_energy(op_client, lot):
+    res = _enter(op_client, lot, plate="粤BD12345")
+    assert res.status_code == 201 and res.json()["session"]["vehicle_type"] == "new_energy"
+
+
+def test_second_entry_is_already_parked(op_client, lot):
+    assert _enter(op_client, lot).status_code == 201
+    _code(_enter(op_client, lot, plate="粤B 12345", minutes_ago=50), 409, "already_parked")
+    lot.refresh_from_db()
+    assert lot.occupancy == 1
+
+
+def test_one_open_session_per_plate_and_lot_is_a_database_constraint(lot):
+    ParkingSession.objects.create(lot=lot, plate="粤B12345", entered_at=timezone.now())
+    with pytest.raises(IntegrityError):
+        ParkingSession.objects.create(lot=lot, plate="粤B12345", entered_at=timezone.now())
+
+
+def test_full_lot_refuses_entry(op_client, operator):
+    from parking import services
+    from parking.tariffs import TariffRule
+
+    small = services.lot_create(organization=operator.organization, name="Tiny", capacity=1, tariff=TariffRule())
+    assert _enter(op_client, small, plate="粤B11111").status_code == 201
+    _code(_enter(op_client, small, plate="粤B22222"), 409, "lot_full")
+    assert not ParkingSession.objects.filter(plate="粤B22222").exists()
+    assert _exit(op_client, small, plate="粤B11111").status_code == 200
+    assert _enter(op_client, small, plate="粤B22222", minutes_ago=0).status_code == 201
+
+
+@pytest.mark.parametrize("plate", ["", "ABC123", "粤B1234", "粤BI2345", "x" * 40, None])
+def test_bad_plates_are_400(op_client, lot, plate):
+    res = op_client.post(
+        f"/api/v1/operator/lots/{lot.pk}/entries", {"plate": plate, "at": ago(1).isoformat()}, format="json"
+    )
+    assert "plate" in _code(res, 400, "validation_error")["details"]
+
+
+def test_far_future_times_are_400(op_client, lot):
+    future = (timezone.now() + timedelta(hours=2)).isoformat()
+    res = op_client.post(f"/api/v1/operator/lots/{lot.pk}/entries", {"plate": "粤B12345", "at": future}, format="json")
+    _code(res, 400, "validation_error")
+    assert _enter(op_client, lot).status_code == 201
+    res = op_client.post(f"/api/v1/operator/lots/{lot.pk}/exits", {"plate": "粤B12345", "at": future}, format="json")
+    _code(res, 400, "validation_error")
+
+
+def test_exit_before_entry_is_400(op_client, lot):
+    assert _enter(op_client, lot, minutes_ago=10).status_code == 201
+    _code(_exit(op_client, lot, minutes_ago=20), 400, "validation_error")
+    assert ParkingSession.objects.get().status == "open"
+
+
+def test_entry_before_the_last_exit_is_400(op_client, lot):
+    assert _enter(op_client, lot, minutes_ago=100).status_code == 201
+    assert _exit(op_client, lot, minutes_ago=50).status_code == 200
+    _code(_enter(op_client, lot, minutes_ago=60), 400, "validation_error")
+
+
+def test_exit_without_entry_is_not_parked(op_client, lot):
+    _code(_exit(op_client, lot), 409, "not_parked")
+
+
+def test_exit_of_an_unregistered_car_requires_payment(op_client, lot):
+    assert _enter(op_client, lot, minutes_ago=100).status_code == 201
+    res = _exit(op_client, lot)
+    assert res.status_code == 200, res.content
+    body = res.json()
+    assert body["fee"] == 900 and body["due"] == 900 and body["gate"] == "pay_required"
+    assert body["session"]["status"] == "closed" and body["session"]["fee"] == 900
+    assert body["payment"]["amount"] == 900 and body["payment"]["status"] == "unpaid"
+    lot.refresh_from_db()
+    assert lot.occupancy == 0
+    assert ParkingPayment.objects.get().amount == 900
+
+
+def test_exit_within_free_minutes_opens_the_gate(op_client, lot):
+    assert _enter(op_client, lot, minutes_ago=10).status_code == 201
+    body = _exit(op_client, lot).json()
+    assert body["fee"] == 0 and body["due"] == 0 and body["gate"] == "open" and body["payment"] is None
+    assert not ParkingPayment.objects.exists()
+
+
+def test_gate_event_retry_with_idempotency_key_replays(op_client, lot):
+    body = {"plate": "粤B12345", "at": ago(5).isoformat()}
+    url = f"/api/v1/operator/lots/{lot.pk}/entries"
+    first = op_client.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="cam-1-evt-9")
+    second = op_client.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="cam-1-evt-9")
+    assert first.status_code == second.status_code == 201
+    assert first.json() == second.json()
+    assert ParkingSession.objects.count() == 1
+
+
+def test_exit_query_count(op_client, lot, django_assert_max_num_queries):
+    assert _enter(op_client, lot).status_code == 201
+    with django_assert_max_num_queries(22):  # gate event, session, lot, payment (no debit)
+        assert _exit(op_client, lot).status_code == 200

@@ -1,0 +1,95 @@
+import pytest
+from django.utils import timezone
+
+from orders.models import Order
+from parking import services
+from parking.models import ParkingPayment, Vehicle
+from tests.factories import OrderFactory, UserFactory, VoucherFactory
+
+from .conftest import ago, balance, fund
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def web(client, customer):
+    client.force_login(customer)
+    return client
+
+
+def test_pages_need_a_login(client):
+    for url in ["/parking/vehicles/", "/parking/sessions/", "/parking/sessions/1/pay/"]:
+        res = client.get(url)
+        assert res.status_code == 302 and "/accounts/login/" in res["Location"]
+
+
+def test_add_vehicle_and_toggle_auto_pay(web, customer):
+    res = web.post("/parking/vehicles/", {"plate": "粤b 12345", "auto_pay": "on"}, follow=True)
+    assert res.status_code == 200
+    vehicle = Vehicle.objects.get(user=customer)
+    assert vehicle.plate == "粤B12345" and vehicle.auto_pay
+    assert "粤B12345" in res.content.decode()
+    web.post(f"/parking/vehicles/{vehicle.pk}/auto-pay/", {})
+    vehicle.refresh_from_db()
+    assert not vehicle.auto_pay
+    web.post(f"/parking/vehicles/{vehicle.pk}/auto-pay/", {"auto_pay": "on"})
+    vehicle.refresh_from_db()
+    assert vehicle.auto_pay
+
+
+def test_bad_or_taken_plate_shows_the_error(web):
+    res = web.post("/parking/vehicles/", {"plate": "nope"})
+    assert res.status_code == 200 and "errorlist" in res.content.decode()
+    services.vehicle_register(user=UserFactory(), plate="粤B54321")
+    res = web.post("/parking/vehicles/", {"plate": "粤B54321"})
+    assert "registered to another account" in res.content.decode()
+
+
+def test_toggling_someone_elses_vehicle_is_404(web):
+    other, _ = services.vehicle_register(user=UserFactory(), plate="粤B54321")
+    assert web.post(f"/parking/vehicles/{other.pk}/auto-pay/", {"auto_pay": "on"}).status_code == 404
+
+
+def test_sessions_page_shows_the_live_fee(web, customer, lot):
+    services.vehicle_register(user=customer, plate="粤B12345")
+    services.session_enter(lot=lot, plate="粤B12345", at=ago(100))
+    html = web.get("/parking/sessions/").content.decode()
+    assert "¥9.00" in html and "粤B12345" in html
+
+
+def test_pay_page_with_a_coupon(web, customer, lot):
+    fund(customer, 2000)
+    services.vehicle_register(user=customer, plate="粤B12345")
+    session = services.session_enter(lot=lot, plate="粤B12345", at=ago(100))
+    voucher = VoucherFactory(organization=lot.organization, benefit_type="amount", benefit_value=300, title="3 off")
+    coupon = OrderFactory(user=customer, voucher=voucher, status=Order.Status.PAID, paid_at=timezone.now())
+    foreign = OrderFactory(user=customer, status=Order.Status.PAID, paid_at=timezone.now())  # other organization
+    page = web.get(f"/parking/sessions/{session.pk}/pay/")
+    html = page.content.decode()
+    assert str(coupon.pk) in html and str(foreign.pk) not in html
+    payment = ParkingPayment.objects.get(session=session)
+    res = web.post(
+        f"/parking/sessions/{session.pk}/pay/", {"payment": payment.pk, "coupon": str(coupon.pk)}, follow=True
+    )
+    assert "Paid ¥6.00" in res.content.decode()
+    payment.refresh_from_db()
+    assert payment.status == "paid" and payment.coupon == coupon and payment.amount == 600
+    assert balance(customer) == 1400
+
+
+def test_pay_page_short_wallet_shows_the_error(web, customer, lot):
+    services.vehicle_register(user=customer, plate="粤B12345")
+    session = services.session_enter(lot=lot, plate="粤B12345", at=ago(100))
+    web.get(f"/parking/sessions/{session.pk}/pay/")
+    payment = ParkingPayment.objects.get(session=session)
+    res = web.post(f"/parking/sessions/{session.pk}/pay/", {"payment": payment.pk, "coupon": ""}, follow=True)
+    assert "does not cover" in res.content.decode()
+    payment.refresh_from_db()
+    assert payment.status == "unpaid"
+
+
+def test_someone_elses_pay_page_is_404(web, lot):
+    services.vehicle_register(user=UserFactory(), plate="粤B54321")
+    session = services.session_enter(lot=lot, plate="粤B54321", at=ago(100))
+    assert web.get(f"/parking/sessions/{session.pk}/pay/").status_code == 404
+    assert not ParkingPayment.objects.exists()

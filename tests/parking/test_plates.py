@@ -1,0 +1,46 @@
+import pytest
+
+from parking.plates import is_new_energy_plate, is_valid_plate, normalize_plate
+
+
+@pytest.mark.parametrize(
+    ("raw", "plate"),
+    [
+        ("粤B12345", "粤B12345"),
+        ("粤b 123.45", "粤B12345"),
+        ("粤B·12345", "粤B12345"),
+        (" 沪a-8888f ", "沪A8888F"),
+        ("京AD12345", "京AD12345"),
+        ("京A12345D", "京A12345D"),
+        ("苏E1234挂", "苏E1234挂"),
+    ],
+)
+def test_valid_plates_normalize(raw, plate):
+    assert normalize_plate(raw) == plate
+    assert is_valid_plate(plate)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "12345",
+        "ABC123",
+        "粤12345",
+        "粤B1234",
+        "粤B123456",
+        "粤BI2345",
+        "粤BO2345",
+        "X粤B1234",
+        "粤B1234567",
+        "粤BA12345",
+    ],
+)
+def test_invalid_plates(raw):
+    assert not is_valid_plate(normalize_plate(raw))
+
+
+def test_new_energy_plates():
+    assert is_new_energy_plate("京AD12345")
+    assert is_new_energy_plate("京A12345F")
+    assert not is_new_energy_plate("京A12345")
