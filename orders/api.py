@@ -15,7 +15,7 @@ from seckill.selectors import pending_order
 
 from .models import Order
 from .selectors import has_overdue_orders, order_for_customer, orders_of_customer
-from .serializers import EmptySerializer, OrderSerializer, PaySerializer
+from .serializers import OrderActionSerializer, OrderPaySerializer, OrderSerializer
 from .services import order_cancel, order_expire, order_pay, order_refund, orders_expire_due
 
 LIST_LIMIT = 200
@@ -67,10 +67,10 @@ class OrderDetailView(APIView):
 class OrderPayView(APIView):
     throttle_classes = [MoneyThrottle]
 
-    @extend_schema(request=PaySerializer, responses={200: OrderSerializer})
+    @extend_schema(request=OrderPaySerializer, responses={200: OrderSerializer})
     @idempotent
     def post(self, request, order_id: uuid.UUID):
-        ser = PaySerializer(data=_json_object(request))
+        ser = OrderPaySerializer(data=_json_object(request))
         ser.is_valid(raise_exception=True)
         order = order_pay(order_id=order_id, user=request.user, method=ser.validated_data["method"])
         return Response(OrderSerializer(order).data)
@@ -79,7 +79,7 @@ class OrderPayView(APIView):
 class OrderCancelView(APIView):
     throttle_classes = [PurchaseThrottle]
 
-    @extend_schema(request=EmptySerializer, responses={200: OrderSerializer})
+    @extend_schema(request=OrderActionSerializer, responses={200: OrderSerializer})
     @idempotent
     def post(self, request, order_id: uuid.UUID):
         _json_object(request)
@@ -90,7 +90,7 @@ class OrderCancelView(APIView):
 class OrderRefundView(APIView):
     throttle_classes = [MoneyThrottle]
 
-    @extend_schema(request=EmptySerializer, responses={200: OrderSerializer})
+    @extend_schema(request=OrderActionSerializer, responses={200: OrderSerializer})
     @idempotent
     def post(self, request, order_id: uuid.UUID):
         _json_object(request)

@@ -8,7 +8,6 @@ class OrderSerializer(serializers.ModelSerializer):
     """The contract's order: id, voucher, status, amount, created_at, expires_at (plus extras)."""
 
     voucher = serializers.PrimaryKeyRelatedField(read_only=True)
-    voucher_title = serializers.CharField(source="voucher.title", read_only=True)
     status = serializers.SerializerMethodField()
 
     class Meta:
@@ -16,7 +15,6 @@ class OrderSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "voucher",
-            "voucher_title",
             "status",
             "amount",
             "created_at",
@@ -31,9 +29,9 @@ class OrderSerializer(serializers.ModelSerializer):
         return effective_status(obj)
 
 
-class PaySerializer(serializers.Serializer):
+class OrderPaySerializer(serializers.Serializer):
     method = serializers.ChoiceField(choices=["wallet"], default="wallet")
 
 
-class EmptySerializer(serializers.Serializer):
+class OrderActionSerializer(serializers.Serializer):
     """Cancel and refund take no fields; anything that is not a JSON object is refused."""

@@ -66,3 +66,19 @@ def test_customers_who_let_orders_expire_sit_out_flash_sales():
     # expiries older than the window are forgiven
     Order.objects.filter(user=u).update(expires_at=now - timedelta(days=31))
     voucher_purchase(voucher_id=v.pk, user=u)
+
+
+def test_rules_are_read_from_the_cache_and_a_change_applies_at_once(django_assert_num_queries):
+    from orders.limits import purchase_rules_check
+
+    v = SeckillVoucherFactory()  # saving a voucher loads its organization's rules into the cache
+    u = customer()
+    with django_assert_num_queries(0):
+        purchase_rules_check(voucher=v, user=u)
+    rule = PurchaseLimitRule.objects.create(organization=v.organization, kind=K.MIN_ACCOUNT_AGE_DAYS, value=7)
+    refused(u, v)
+    rule.active = False
+    rule.save()
+    purchase_rules_check(voucher=v, user=u)
+    rule.delete()
+    purchase_rules_check(voucher=v, user=u)
