@@ -49,7 +49,7 @@ def test_other_organizations_object_cannot_be_changed(client, two_orgs):
     lot_b = two_orgs["lot_b"]
     res = client.post(
         reverse("admin:parking_lot_change", args=[lot_b.pk]),
-        {"name": "Hijacked", "capacity": 5, "tariffs-TOTAL_FORMS": 0, "tariffs-INITIAL_FORMS": 0},
+        {"name": "Hijacked", "capacity": 5, "grace_minutes": 15, "tariffs-TOTAL_FORMS": 0, "tariffs-INITIAL_FORMS": 0},
     )
     assert res.status_code == 302
     lot_b.refresh_from_db()
@@ -67,6 +67,7 @@ def test_organization_field_cannot_be_used_to_escape(client, two_orgs):
         {
             "name": "Sneaky",
             "capacity": 10,
+            "grace_minutes": 15,
             "organization": two_orgs["b"].pk,
             "tariffs-TOTAL_FORMS": 0,
             "tariffs-INITIAL_FORMS": 0,
@@ -115,7 +116,7 @@ def test_cashier_reads_but_cannot_change(client, two_orgs):
     assert client.get(reverse("admin:parking_lot_add")).status_code == 403
     client.post(
         reverse("admin:parking_lot_change", args=[lot_a.pk]),
-        {"name": "Renamed", "capacity": 5, "tariffs-TOTAL_FORMS": 0, "tariffs-INITIAL_FORMS": 0},
+        {"name": "Renamed", "capacity": 5, "grace_minutes": 15, "tariffs-TOTAL_FORMS": 0, "tariffs-INITIAL_FORMS": 0},
     )
     lot_a.refresh_from_db()
     assert lot_a.name == "Alpha Lot"
