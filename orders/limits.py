@@ -1,12 +1,10 @@
 """Purchase limits beyond per_user_limit: rules an organization sets that look at the customer's
 history (account age, orders let expire, ...). Called by the purchase path before the gate."""
 
-import logging
+import time
 from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.cache import cache
-from django.db import transaction
 from django.utils import timezone
 
 from config.errors import DomainError
@@ -14,40 +12,37 @@ from coupons.models import Voucher
 
 from .models import Order, PurchaseLimitRule
 
-log = logging.getLogger("parkmarket.orders")
-
-
-def _cache_key(organization_id: int) -> str:
-    return f"orders:limit-rules:{organization_id}"
+# The organization's active rules, remembered per process for RULES_MEMO_SECONDS: the flash-sale
+# path asks on every purchase and most organizations have none, so the usual answer costs no query
+# (and no Redis round trip). A rule change applies at once in the process that saved it and within
+# RULES_MEMO_SECONDS everywhere else.
+RULES_MEMO_SECONDS = 30.0
+_memo: dict[int, tuple[float, list[dict]]] = {}
 
 
 def rules_cache_warm(*, organization_id: int) -> list[dict]:
-    """Load the organization's active rules into the cache (no expiry: a rule change clears them).
-    Done when a voucher is saved, so the flash-sale path finds them without a database query."""
+    """Load the organization's active rules into the memo. Done when a voucher is saved too, so the
+    first purchase finds them without a database query."""
     rows = list(
         PurchaseLimitRule.objects.filter(organization_id=organization_id, active=True)
         .order_by("id")
         .values("id", "kind", "value", "window_days", "applies_to")
     )
-    try:
-        cache.set(_cache_key(organization_id), rows, None)
-    except Exception:  # the cache is an optimisation: a failure must not break a write
-        log.warning("limit rules cache unavailable for organization %s", organization_id, exc_info=True)
+    _memo[organization_id] = (time.monotonic() + RULES_MEMO_SECONDS, rows)
     return rows
 
 
-def rules_cache_clear(*, organization_id: int) -> None:
-    """A rule was saved or deleted: forget the organization's rules now and again after the commit
-    (a reader that re-filled the cache during the transaction saw the old rules)."""
-    key = _cache_key(organization_id)
-    cache.delete(key)
-    transaction.on_commit(lambda: cache.delete(key))
+def rules_cache_clear(*, organization_id: int | None = None) -> None:
+    """A rule was saved or deleted: forget the organization's rules (all of them when None)."""
+    if organization_id is None:
+        _memo.clear()
+    else:
+        _memo.pop(organization_id, None)
 
 
 def _active_rules(organization_id: int) -> list[PurchaseLimitRule]:
-    """The organization's active rules, read through the cache: the flash-sale path asks on every
-    purchase and most organizations have none, so the usual answer costs no database query."""
-    rows = cache.get(_cache_key(organization_id))
+    hit = _memo.get(organization_id)
+    rows = hit[1] if hit is not None and hit[0] > time.monotonic() else None
     if rows is None:
         rows = rules_cache_warm(organization_id=organization_id)
     return [PurchaseLimitRule(organization_id=organization_id, active=True, **row) for row in rows]
