@@ -30,6 +30,21 @@ def _json_object(request) -> dict:
     return data
 
 
+def _act(request, order_id: uuid.UUID, action):
+    """Run an order action; an order the gate accepted but the intake has not written yet is
+    `invalid_state` (status `processing`), not a 404: it exists for its owner."""
+    try:
+        return action()
+    except DomainError as exc:
+        if exc.code == "not_found" and pending_order(user_id=request.user.pk, order_id=order_id) is not None:
+            raise DomainError(
+                "invalid_state",
+                "This order is still being processed; try again in a moment.",
+                details={"status": Order.Status.PROCESSING},
+            ) from exc
+        raise
+
+
 class OrderListQuery(serializers.Serializer):
     status = serializers.ChoiceField(choices=Order.Status.choices, required=False)
 
@@ -72,7 +87,8 @@ class OrderPayView(APIView):
     def post(self, request, order_id: uuid.UUID):
         ser = OrderPaySerializer(data=_json_object(request))
         ser.is_valid(raise_exception=True)
-        order = order_pay(order_id=order_id, user=request.user, method=ser.validated_data["method"])
+        method = ser.validated_data["method"]
+        order = _act(request, order_id, lambda: order_pay(order_id=order_id, user=request.user, method=method))
         return Response(OrderSerializer(order).data)
 
 
@@ -83,7 +99,7 @@ class OrderCancelView(APIView):
     @idempotent
     def post(self, request, order_id: uuid.UUID):
         _json_object(request)
-        order = order_cancel(order_id=order_id, user=request.user)
+        order = _act(request, order_id, lambda: order_cancel(order_id=order_id, user=request.user))
         return Response(OrderSerializer(order).data)
 
 
@@ -94,7 +110,7 @@ class OrderRefundView(APIView):
     @idempotent
     def post(self, request, order_id: uuid.UUID):
         _json_object(request)
-        order = order_refund(order_id=order_id, user=request.user)
+        order = _act(request, order_id, lambda: order_refund(order_id=order_id, user=request.user))
         return Response(OrderSerializer(order).data)
 
 

@@ -20,7 +20,6 @@ class OrderSerializer(serializers.ModelSerializer):
             "created_at",
             "expires_at",
             "paid_at",
-            "used_at",
             "failure_code",
         ]
         read_only_fields = fields

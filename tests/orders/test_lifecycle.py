@@ -317,3 +317,21 @@ def test_order_list_filters_by_status_and_refuses_unknown_ones():
     assert [o["id"] for o in client.get("/api/v1/orders?status=pending_payment").json()] == [str(unpaid.pk)]
     res = client.get("/api/v1/orders?status=bogus")
     assert res.status_code == 400 and "status" in res.json()["error"]["details"]
+
+
+def test_actions_on_a_processing_order_are_invalid_state_not_404(monkeypatch):
+    import uuid
+
+    u = customer(balance=1000)
+    oid = uuid.uuid4()
+    monkeypatch.setattr(
+        "orders.api.pending_order",
+        lambda *, user_id, order_id: {"id": str(order_id), "status": "processing"} if user_id == u.pk else None,
+    )
+    for action in ("pay", "cancel", "refund"):
+        res = auth_client(u).post(f"/api/v1/orders/{oid}/{action}", {}, format="json")
+        assert res.status_code == 409, action
+        assert res.json()["error"]["details"] == {"status": "processing"}
+        other = auth_client(customer()).post(f"/api/v1/orders/{oid}/{action}", {}, format="json")
+        assert other.status_code == 404
+    assert balance(u) == 1000
