@@ -335,3 +335,13 @@ def test_actions_on_a_processing_order_are_invalid_state_not_404(monkeypatch):
         other = auth_client(customer()).post(f"/api/v1/orders/{oid}/{action}", {}, format="json")
         assert other.status_code == 404
     assert balance(u) == 1000
+
+
+def test_a_free_coupon_pays_and_refunds_without_ledger_entries():
+    v = VoucherFactory(price=0, stock=1)
+    u = customer()
+    order = buy(u, v)
+    assert order_pay(order_id=order.pk, user=u).status == S.PAID
+    assert order_refund(order_id=order.pk, user=u).status == S.REFUNDED
+    assert not LedgerEntry.objects.filter(order=order).exists()
+    assert stock(v) == 1
