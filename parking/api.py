@@ -1,6 +1,8 @@
 """Parking API: operator lots, quotes and gate events; customer vehicles, sessions, fees and
 parking payments (API.md)."""
 
+from datetime import timedelta
+
 from django.urls import path
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -20,6 +22,7 @@ from .scoping import operator_of
 from .tariffs import fee_for_stay, parse_rule
 
 VEHICLE_TYPES = Tariff.VehicleType.values
+MAX_QUOTE = timedelta(days=366)
 
 
 class IsOperator(BasePermission):
@@ -149,6 +152,8 @@ class QuoteSerializer(serializers.Serializer):
     def validate(self, attrs):
         if attrs["exited_at"] < attrs["entered_at"]:
             raise serializers.ValidationError({"exited_at": ["Must not be before entered_at."]})
+        if attrs["exited_at"] - attrs["entered_at"] > MAX_QUOTE:
+            raise serializers.ValidationError({"exited_at": [f"At most {MAX_QUOTE.days} days after entered_at."]})
         return attrs
 
 

@@ -144,6 +144,16 @@ def test_quote_exit_before_entry_is_400(op_client, lot):
     assert "exited_at" in _code(res, 400, "validation_error")["details"]
 
 
+def test_quote_longer_than_a_year_is_400(op_client, lot):
+    entered = timezone.now()
+    res = op_client.post(
+        f"/api/v1/operator/lots/{lot.pk}/quote",
+        {"entered_at": entered.isoformat(), "exited_at": (entered + timedelta(days=367)).isoformat()},
+        format="json",
+    )
+    assert "exited_at" in _code(res, 400, "validation_error")["details"]
+
+
 def test_quote_garbage_times_is_400(op_client, lot):
     res = op_client.post(
         f"/api/v1/operator/lots/{lot.pk}/quote", {"entered_at": "yesterday", "exited_at": 5}, format="json"
