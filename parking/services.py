@@ -312,8 +312,9 @@ def payment_pay(*, payment_id: int, user, coupon_id=None) -> ParkingPayment:
     payment is first refreshed to the amount due now, so what is charged is what the stay costs at
     the moment of paying. The coupon becomes `used` and the wallet is debited in one transaction:
     a short wallet leaves the coupon paid and the payment unpaid."""
-    payment = ParkingPayment.objects.filter(pk=payment_id, session__user=user).values_list("session_id", flat=True)
-    session_id = payment.first()
+    session_id = (
+        ParkingPayment.objects.filter(pk=payment_id, session__user=user).values_list("session_id", flat=True).first()
+    )
     if session_id is None:
         raise NotFound()
     with transaction.atomic():
