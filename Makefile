@@ -41,8 +41,8 @@ bench: install-dev
 	$(PY) tests/perf/bench.py
 
 messages: install
-	$(PY) manage.py makemessages -l zh_Hans --ignore ".venv/*" --ignore "staticfiles/*"
-	$(PY) manage.py compilemessages --ignore ".venv/*"
+	$(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore ".venv/*" --ignore "staticfiles/*" --ignore "tests/*"
+	$(PY) locale/translate.py
 
 clean:
 	rm -rf var staticfiles

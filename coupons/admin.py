@@ -1,7 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils import timezone
 
-from parking.scoping import OrganizationScopedAdmin
+from config.errors import DomainError
+from parking.scoping import OrganizationScopedAdmin, organization_of
 
+from . import services
 from .models import Alert, Voucher
 
 
@@ -10,7 +13,61 @@ class VoucherAdmin(OrganizationScopedAdmin):
     list_display = ("title", "kind", "lot", "price", "stock", "sold_count", "status", "begins_at", "ends_at")
     list_filter = ("kind", "status", "benefit_type")
     search_fields = ("title",)
-    readonly_fields = ("sold_count", "initial_stock", "low_stock_alerted_at", "published_at")
+    readonly_fields = ("status", "sold_count", "initial_stock", "low_stock_alerted_at", "published_at")
+    actions = ("publish", "delist")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        org = organization_of(request.user)
+
+        class ScopedForm(form):
+            def clean(self):
+                cleaned = super().clean()
+                # The model's rules (lot of the organization) need it before the admin saves.
+                if self.instance.organization_id is None and org is not None:
+                    self.instance.organization = org
+                return cleaned
+
+        return ScopedForm
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.status != Voucher.Status.DRAFT:
+            # Published: the kind stays, and stock changes go through a restock.
+            fields += ["kind", "stock"]
+        return fields
+
+    def save_model(self, request, obj, form, change):
+        if not request.user.is_superuser:
+            obj.organization = organization_of(request.user)
+        if not change:
+            obj.initial_stock = obj.stock
+            obj.status = Voucher.Status.DRAFT
+            super().save_model(request, obj, form, change)
+            self.message_user(request, "Saved as a draft: use the “Publish” action to put it on sale.")
+            return
+        super().save_model(request, obj, form, change)
+        if obj.status == Voucher.Status.LISTED:
+            # Rules changed on a live sale: the gate gets them (through the service).
+            services.voucher_update(voucher_id=obj.pk, data={})
+
+    @admin.action(description="Publish (put on sale; prepares the flash-sale gate)")
+    def publish(self, request, queryset):
+        done = 0
+        for voucher in queryset:
+            try:
+                services.voucher_publish(voucher_id=voucher.pk)
+                done += 1
+            except DomainError as exc:
+                self.message_user(request, f"{voucher}: {exc.message} {exc.details}", level=messages.ERROR)
+        if done:
+            self.message_user(request, f"{done} voucher(s) published.", level=messages.SUCCESS)
+
+    @admin.action(description="Delist (stop selling)")
+    def delist(self, request, queryset):
+        for voucher in queryset:
+            services.voucher_delist(voucher_id=voucher.pk)
+        self.message_user(request, f"{queryset.count()} voucher(s) delisted.", level=messages.SUCCESS)
 
 
 @admin.register(Alert)
@@ -27,6 +84,15 @@ class AlertAdmin(OrganizationScopedAdmin):
         "acknowledged_at",
         "acknowledged_by",
     )
+    actions = ("acknowledge",)
+    cashier_actions = ("acknowledge",)
 
     def has_add_permission(self, request, *args):
         return False
+
+    @admin.action(description="Acknowledge")
+    def acknowledge(self, request, queryset):
+        n = queryset.filter(acknowledged_at__isnull=True).update(
+            acknowledged_at=timezone.now(), acknowledged_by=request.user
+        )
+        self.message_user(request, f"{n} alert(s) acknowledged.")

@@ -1,3 +1,234 @@
-"""coupons API."""
+"""Vouchers over the API: the operator's (create, list, change, publish, delist, restock) and the
+customer's (list on sale, one voucher with its live stock and sale status). The purchase lives in
+seckill/api.py."""
 
-urlpatterns: list = []
+from django.urls import path
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.fields import DateTimeField
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.errors import DomainError
+from parking.models import Lot
+
+from . import selectors, services
+from .models import Voucher
+
+_dt = DateTimeField()
+
+
+def _time(value):
+    return None if value is None else _dt.to_representation(value)
+
+
+def voucher_body(voucher: Voucher) -> dict:
+    """The contract's voucher: benefit as {"type", "value"}; money in minor units."""
+    return {
+        "id": voucher.pk,
+        "organization": voucher.organization_id,
+        "lot": voucher.lot_id,
+        "title": voucher.title,
+        "kind": voucher.kind,
+        "price": voucher.price,
+        "benefit": voucher.benefit,
+        "stock": voucher.stock,
+        "begins_at": _time(voucher.begins_at),
+        "ends_at": _time(voucher.ends_at),
+        "per_user_limit": voucher.per_user_limit,
+        "payment_window_seconds": voucher.payment_window_seconds,
+        "low_stock_threshold": voucher.low_stock_threshold,
+    }
+
+
+def operator_voucher_body(voucher: Voucher) -> dict:
+    sale = selectors.sale_state(voucher)
+    return {
+        **voucher_body(voucher),
+        "status": voucher.status,
+        "initial_stock": voucher.initial_stock,
+        "sold_count": voucher.sold_count,
+        "published_at": _time(voucher.published_at),
+        "stock_remaining": sale["stock_remaining"],
+        "sale_status": sale["status"],
+    }
+
+
+def customer_voucher_body(voucher: Voucher) -> dict:
+    sale = selectors.sale_state(voucher)
+    body = voucher_body(voucher)
+    body["organization_name"] = voucher.organization.name
+    body["lot_name"] = voucher.lot.name if voucher.lot_id else None
+    body["stock"] = sale["stock_remaining"]
+    body.update(sale)
+    return body
+
+
+class BenefitSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=Voucher.BenefitType.choices)
+    value = serializers.IntegerField(min_value=0, max_value=10_000_000_00, required=False, default=0)
+
+
+class VoucherInputSerializer(serializers.Serializer):
+    lot = serializers.IntegerField(allow_null=True, required=False)
+    title = serializers.CharField(max_length=120)
+    kind = serializers.ChoiceField(choices=Voucher.Kind.choices, default=Voucher.Kind.NORMAL)
+    price = serializers.IntegerField(min_value=0, max_value=10_000_000_00)
+    benefit = BenefitSerializer()
+    stock = serializers.IntegerField(allow_null=True, required=False, min_value=0, max_value=10_000_000)
+    begins_at = serializers.DateTimeField(allow_null=True, required=False)
+    ends_at = serializers.DateTimeField(allow_null=True, required=False)
+    per_user_limit = serializers.IntegerField(min_value=1, max_value=1000, required=False)
+    payment_window_seconds = serializers.IntegerField(min_value=60, max_value=7 * 24 * 3600, required=False)
+    low_stock_threshold = serializers.IntegerField(min_value=0, max_value=10_000_000, required=False)
+    status = serializers.ChoiceField(choices=[("draft", "draft"), ("listed", "listed")], required=False)
+
+    def to_fields(self) -> dict:
+        data = dict(self.validated_data)
+        benefit = data.pop("benefit", None)
+        if benefit is not None:
+            data["benefit_type"] = benefit["type"]
+            data["benefit_value"] = benefit.get("value", 0)
+        data.pop("status", None)
+        return data
+
+    def validate_lot(self, value):
+        if value is None:
+            return None
+        org_id = self.context["organization_id"]
+        if not Lot.objects.filter(pk=value, organization_id=org_id).exists():
+            # Another organization's lot or none at all: the same answer, so ids leak nothing.
+            raise serializers.ValidationError("No such lot in your organization.")
+        return value
+
+
+class RestockSerializer(serializers.Serializer):
+    quantity = serializers.IntegerField(min_value=1, max_value=10_000_000)
+
+
+def _writer(request):
+    op = selectors.operator_organization(request.user)
+    if not op.can_write:
+        raise DomainError("permission_denied", "Your role can read but not change vouchers.", status=403)
+    return op
+
+
+class OperatorVoucherListView(APIView):
+    @extend_schema(responses={200: dict})
+    def get(self, request):
+        vouchers = selectors.vouchers_for_operator(request.user)
+        if request.query_params.get("status"):
+            vouchers = vouchers.filter(status=request.query_params["status"])
+        return Response([operator_voucher_body(v) for v in vouchers])
+
+    @extend_schema(request=VoucherInputSerializer, responses={201: dict})
+    def post(self, request):
+        op = _writer(request)
+        ser = VoucherInputSerializer(data=request.data, context={"organization_id": op.organization_id})
+        ser.is_valid(raise_exception=True)
+        publish = ser.validated_data.get("status", "listed") == "listed"
+        voucher = services.voucher_create(organization=op.organization, data=ser.to_fields(), publish=publish)
+        return Response(operator_voucher_body(voucher), status=status.HTTP_201_CREATED)
+
+
+class OperatorVoucherDetailView(APIView):
+    @extend_schema(responses={200: dict})
+    def get(self, request, voucher_id: int):
+        return Response(operator_voucher_body(selectors.voucher_for_operator(request.user, voucher_id)))
+
+    @extend_schema(request=VoucherInputSerializer, responses={200: dict})
+    def patch(self, request, voucher_id: int):
+        op = _writer(request)
+        voucher = selectors.voucher_for_operator(request.user, voucher_id)
+        ser = VoucherInputSerializer(data=request.data, partial=True, context={"organization_id": op.organization_id})
+        ser.is_valid(raise_exception=True)
+        voucher = services.voucher_update(voucher_id=voucher.pk, data=ser.to_fields())
+        wanted = ser.validated_data.get("status")
+        if wanted == "listed" and voucher.status != Voucher.Status.LISTED:
+            voucher = services.voucher_publish(voucher_id=voucher.pk)
+        return Response(operator_voucher_body(voucher))
+
+
+class OperatorVoucherPublishView(APIView):
+    @extend_schema(request=None, responses={200: dict})
+    def post(self, request, voucher_id: int):
+        _writer(request)
+        voucher = selectors.voucher_for_operator(request.user, voucher_id)
+        return Response(operator_voucher_body(services.voucher_publish(voucher_id=voucher.pk)))
+
+
+class OperatorVoucherDelistView(APIView):
+    @extend_schema(request=None, responses={200: dict})
+    def post(self, request, voucher_id: int):
+        _writer(request)
+        voucher = selectors.voucher_for_operator(request.user, voucher_id)
+        return Response(operator_voucher_body(services.voucher_delist(voucher_id=voucher.pk)))
+
+
+class OperatorVoucherRestockView(APIView):
+    @extend_schema(request=RestockSerializer, responses={200: dict})
+    def post(self, request, voucher_id: int):
+        _writer(request)
+        voucher = selectors.voucher_for_operator(request.user, voucher_id)
+        ser = RestockSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        voucher = services.voucher_restock(voucher_id=voucher.pk, quantity=ser.validated_data["quantity"])
+        return Response(operator_voucher_body(voucher))
+
+
+def _filtered(request, qs):
+    org = request.query_params.get("organization")
+    lot = request.query_params.get("lot")
+    kind = request.query_params.get("kind")
+    if org:
+        if not org.isdigit():
+            raise DomainError("validation_error", details={"organization": ["Must be an id."]}, status=400)
+        qs = qs.filter(organization_id=int(org))
+    if lot:
+        if not lot.isdigit():
+            raise DomainError("validation_error", details={"lot": ["Must be an id."]}, status=400)
+        lot_org = Lot.objects.filter(pk=int(lot)).values_list("organization_id", flat=True).first()
+        from django.db.models import Q
+
+        qs = qs.filter(Q(lot_id=int(lot)) | Q(lot__isnull=True, organization_id=lot_org))
+    if kind in Voucher.Kind.values:
+        qs = qs.filter(kind=kind)
+    return qs
+
+
+class VoucherListView(APIView):
+    """Vouchers on sale (and flash sales coming up), optionally ?organization=, ?lot=, ?kind=."""
+
+    @extend_schema(responses={200: dict})
+    def get(self, request):
+        vouchers = _filtered(request, selectors.vouchers_on_sale())
+        return Response([customer_voucher_body(v) for v in vouchers])
+
+
+class VoucherDetailView(APIView):
+    @extend_schema(responses={200: dict})
+    def get(self, request, voucher_id: int):
+        return Response(customer_voucher_body(selectors.voucher_on_sale(voucher_id)))
+
+
+urlpatterns = [
+    path("operator/vouchers", OperatorVoucherListView.as_view(), name="api-operator-vouchers"),
+    path("operator/vouchers/<int:voucher_id>", OperatorVoucherDetailView.as_view(), name="api-operator-voucher"),
+    path(
+        "operator/vouchers/<int:voucher_id>/publish",
+        OperatorVoucherPublishView.as_view(),
+        name="api-operator-voucher-publish",
+    ),
+    path(
+        "operator/vouchers/<int:voucher_id>/delist",
+        OperatorVoucherDelistView.as_view(),
+        name="api-operator-voucher-delist",
+    ),
+    path(
+        "operator/vouchers/<int:voucher_id>/restock",
+        OperatorVoucherRestockView.as_view(),
+        name="api-operator-voucher-restock",
+    ),
+    path("vouchers", VoucherListView.as_view(), name="api-vouchers"),
+    path("vouchers/<int:voucher_id>", VoucherDetailView.as_view(), name="api-voucher"),
+]

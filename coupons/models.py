@@ -72,6 +72,43 @@ class Voucher(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def benefit(self) -> dict:
+        return {"type": self.benefit_type, "value": self.benefit_value}
+
+    def clean(self) -> None:
+        """The contract's rules, as field errors (the admin form and the API share them)."""
+        from django.core.exceptions import ValidationError
+
+        errors: dict[str, list[str]] = {}
+
+        def add(field: str, message: str) -> None:
+            errors.setdefault(field, []).append(message)
+
+        if self.benefit_type == self.BenefitType.PERCENT and not 1 <= (self.benefit_value or 0) <= 100:
+            add("benefit_value", "A percent benefit is between 1 and 100.")
+        if self.benefit_type in (self.BenefitType.AMOUNT, self.BenefitType.MINUTES) and (self.benefit_value or 0) < 1:
+            add("benefit_value", "The benefit value must be at least 1.")
+        if self.stock is not None and self.stock < 0:
+            add("stock", "Stock cannot be negative.")
+        if self.kind == self.Kind.SECKILL:
+            if self.stock is None:
+                add("stock", "A flash sale needs a limited stock.")
+            if self.begins_at is None:
+                add("begins_at", "A flash sale needs a start time.")
+            if self.ends_at is None:
+                add("ends_at", "A flash sale needs an end time.")
+        if self.begins_at and self.ends_at and self.ends_at <= self.begins_at:
+            add("ends_at", "The sale must end after it begins.")
+        if self.per_user_limit is not None and self.per_user_limit < 1:
+            add("per_user_limit", "The per-user limit is at least 1.")
+        if self.lot_id is not None and self.organization_id is not None:
+            lot_org = Lot.objects.filter(pk=self.lot_id).values_list("organization_id", flat=True).first()
+            if lot_org != self.organization_id:
+                add("lot", "This lot does not belong to your organization.")
+        if errors:
+            raise ValidationError(errors)
+
 
 class Alert(models.Model):
     """Something an organization's operators must see: low stock, oversell found, intake failures."""

@@ -1,11 +1,193 @@
-"""Vouchers: stock returns (publishing, operator writes and low-stock alerts follow here)."""
+"""Vouchers: operator writes (create, change, publish, delist, restock), stock returns, low-stock
+and oversell alerts. Every write of a voucher goes through here: the API, the admin actions, the
+demo seed and the tasks."""
 
+import logging
 import uuid
+from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
+from django.utils import timezone
 
-from .models import Voucher
+from config.errors import DomainError
+from parking.models import Operator, Organization
+
+from .models import Alert, Voucher
+
+log = logging.getLogger("parkmarket.coupons")
+
+# Fields an operator may set; `benefit` arrives split into benefit_type / benefit_value.
+EDITABLE = (
+    "lot",
+    "title",
+    "kind",
+    "price",
+    "benefit_type",
+    "benefit_value",
+    "stock",
+    "begins_at",
+    "ends_at",
+    "per_user_limit",
+    "payment_window_seconds",
+    "low_stock_threshold",
+)
+
+
+def _validate(voucher: Voucher) -> None:
+    try:
+        voucher.clean()
+    except DjangoValidationError as exc:
+        details = {
+            ("benefit" if field.startswith("benefit") else field): list(messages)
+            for field, messages in exc.message_dict.items()
+        }
+        raise DomainError("validation_error", "The voucher is not valid.", details=details, status=400) from exc
+
+
+def _gate_on() -> bool:
+    from seckill import gate
+
+    return gate.enabled()
+
+
+def _after_commit_prepare_gate(voucher_id: int) -> None:
+    """Publishing: the Redis gate gets the sale's rules (and its stock, when not loaded yet)."""
+
+    def prepare():
+        from seckill import gate
+
+        v = Voucher.objects.get(pk=voucher_id)
+        if v.kind == Voucher.Kind.SECKILL:
+            gate.gate_load(v)
+            gate.gate_sync_meta(v)
+
+    if _gate_on():
+        transaction.on_commit(prepare)
+
+
+def _after_commit_sync_meta(voucher_id: int) -> None:
+    def sync():
+        from seckill import gate
+
+        v = Voucher.objects.get(pk=voucher_id)
+        if v.kind == Voucher.Kind.SECKILL:
+            gate.gate_sync_meta(v)
+
+    if _gate_on():
+        transaction.on_commit(sync)
+
+
+def voucher_create(*, organization: Organization, data: dict[str, Any], publish: bool = True) -> Voucher:
+    """Create a voucher of `organization`; published (listed, gate prepared) unless publish=False."""
+    fields = {k: v for k, v in data.items() if k in EDITABLE}
+    if fields.get("kind") == Voucher.Kind.SECKILL and "per_user_limit" not in fields:
+        fields["per_user_limit"] = 1
+    lot = fields.pop("lot", None)
+    voucher = Voucher(organization=organization, lot_id=getattr(lot, "pk", lot), **fields)
+    voucher.initial_stock = voucher.stock
+    _validate(voucher)
+    with transaction.atomic():
+        voucher.save()
+        if publish:
+            voucher = voucher_publish(voucher_id=voucher.pk)
+    log.info("voucher created id=%s org=%s kind=%s published=%s", voucher.pk, organization.pk, voucher.kind, publish)
+    return voucher
+
+
+def voucher_update(*, voucher_id: int, data: dict[str, Any]) -> Voucher:
+    """Change a voucher. A published one keeps its kind; its stock only grows (a restock)."""
+    with transaction.atomic():
+        voucher = Voucher.objects.select_for_update().get(pk=voucher_id)
+        fields = {k: v for k, v in data.items() if k in EDITABLE}
+        restock = 0
+        if voucher.status != Voucher.Status.DRAFT:
+            if "kind" in fields and fields["kind"] != voucher.kind:
+                raise DomainError(
+                    "validation_error",
+                    "The kind of a published voucher cannot change.",
+                    details={"kind": ["The kind of a published voucher cannot change."]},
+                    status=400,
+                )
+            if "stock" in fields:
+                new = fields.pop("stock")
+                if (new is None) != (voucher.stock is None) or (new is not None and new < voucher.stock):
+                    raise DomainError(
+                        "invalid_state",
+                        "The stock of a published voucher can only grow (a restock); delist it to stop selling.",
+                        details={"stock": voucher.stock},
+                    )
+                restock = (new or 0) - (voucher.stock or 0)
+        if "lot" in fields:
+            lot = fields.pop("lot")
+            voucher.lot_id = getattr(lot, "pk", lot)
+        for name, value in fields.items():
+            setattr(voucher, name, value)
+        if voucher.status == Voucher.Status.DRAFT and "stock" in fields:
+            voucher.initial_stock = voucher.stock
+        _validate(voucher)
+        voucher.save()
+        if restock:
+            voucher = voucher_restock(voucher_id=voucher.pk, quantity=restock)
+        if voucher.status == Voucher.Status.LISTED:
+            _after_commit_sync_meta(voucher.pk)
+    return voucher
+
+
+def voucher_publish(*, voucher_id: int) -> Voucher:
+    """List a voucher. For a flash sale this prepares the Redis gate (rules and stock)."""
+    with transaction.atomic():
+        voucher = Voucher.objects.select_for_update().get(pk=voucher_id)
+        _validate(voucher)
+        voucher.status = Voucher.Status.LISTED
+        if voucher.published_at is None:
+            voucher.published_at = timezone.now()
+        if voucher.initial_stock is None and voucher.stock is not None:
+            voucher.initial_stock = voucher.stock + voucher.sold_count
+        voucher.save()
+        _after_commit_prepare_gate(voucher.pk)
+    log.info("voucher published id=%s", voucher.pk)
+    return voucher
+
+
+def voucher_delist(*, voucher_id: int) -> Voucher:
+    """Stop selling. Orders already taken stay; the gate refuses from now on."""
+    with transaction.atomic():
+        voucher = Voucher.objects.select_for_update().get(pk=voucher_id)
+        voucher.status = Voucher.Status.DELISTED
+        voucher.save(update_fields=["status", "updated_at"])
+        _after_commit_sync_meta(voucher.pk)
+    log.info("voucher delisted id=%s", voucher.pk)
+    return voucher
+
+
+def voucher_restock(*, voucher_id: int, quantity: int) -> Voucher:
+    """Put `quantity` more units on sale (database and gate); a low-stock alert may fire again."""
+    if quantity < 1:
+        raise DomainError(
+            "validation_error", "Restock at least one unit.", details={"quantity": ["Must be at least 1."]}, status=400
+        )
+    with transaction.atomic():
+        voucher = Voucher.objects.select_for_update().get(pk=voucher_id)
+        if voucher.stock is None:
+            raise DomainError("invalid_state", "This voucher has an unlimited stock.")
+        Voucher.objects.filter(pk=voucher_id).update(
+            stock=F("stock") + quantity, initial_stock=F("initial_stock") + quantity
+        )
+        Voucher.objects.filter(pk=voucher_id, stock__gt=F("low_stock_threshold")).update(low_stock_alerted_at=None)
+        voucher.refresh_from_db()
+        if _gate_on() and voucher.kind == Voucher.Kind.SECKILL:
+
+            def add():
+                from seckill import gate
+
+                gate.gate_add_stock(voucher_id=voucher_id, quantity=quantity)
+
+            transaction.on_commit(add)
+    log.info("voucher restocked id=%s quantity=%s stock=%s", voucher_id, quantity, voucher.stock)
+    return voucher
 
 
 def voucher_stock_return(*, voucher_id: int, user_id: int, order_id: uuid.UUID) -> None:
@@ -20,3 +202,94 @@ def voucher_stock_return(*, voucher_id: int, user_id: int, order_id: uuid.UUID) 
     from seckill.gate import gate_release
 
     transaction.on_commit(lambda: gate_release(voucher_id=voucher_id, user_id=user_id, order_id=order_id))
+
+
+# --- alerts ---------------------------------------------------------------------------------------
+
+
+def low_stock_note(*, voucher_id: int) -> bool:
+    """Called in the purchase transaction after a unit was taken. The conditional UPDATE on
+    `low_stock_alerted_at IS NULL` makes exactly one caller win per crossing; the winner schedules
+    the notification after its commit. Returns True for the winner."""
+    won = Voucher.objects.filter(
+        pk=voucher_id,
+        low_stock_alerted_at__isnull=True,
+        low_stock_threshold__gt=0,
+        stock__isnull=False,
+        stock__lte=F("low_stock_threshold"),
+    ).update(low_stock_alerted_at=timezone.now())
+    if won:
+        from .tasks import notify_low_stock
+
+        transaction.on_commit(lambda: notify_low_stock.delay(voucher_id))
+    return bool(won)
+
+
+def low_stock_scan() -> int:
+    """Vouchers at or under their threshold without an alert (a missed notification): claim and
+    notify each. Returns how many were notified."""
+    candidates = Voucher.objects.filter(
+        status=Voucher.Status.LISTED,
+        low_stock_alerted_at__isnull=True,
+        low_stock_threshold__gt=0,
+        stock__isnull=False,
+        stock__lte=F("low_stock_threshold"),
+    ).values_list("pk", flat=True)
+    count = 0
+    for voucher_id in list(candidates):
+        with transaction.atomic():
+            if low_stock_note(voucher_id=voucher_id):
+                count += 1
+    return count
+
+
+def low_stock_notify(*, voucher_id: int) -> Alert | None:
+    voucher = Voucher.objects.select_related("organization").get(pk=voucher_id)
+    if voucher.low_stock_alerted_at is None:
+        return None  # restocked before the notification ran
+    since = voucher.low_stock_alerted_at
+    if Alert.objects.filter(voucher=voucher, kind=Alert.Kind.LOW_STOCK, created_at__gte=since).exists():
+        return None  # this crossing was notified already (a task delivered twice)
+    return alert_raise(
+        organization_id=voucher.organization_id,
+        voucher_id=voucher.pk,
+        kind=Alert.Kind.LOW_STOCK,
+        message=f"“{voucher.title}” is running low: {voucher.stock} left (threshold {voucher.low_stock_threshold}).",
+        details={"stock": voucher.stock, "threshold": voucher.low_stock_threshold},
+    )
+
+
+def operator_emails(organization_id: int) -> list[str]:
+    return sorted(
+        e
+        for e in Operator.objects.filter(organization_id=organization_id)
+        .exclude(Q(user__email="") | Q(user__email__isnull=True))
+        .values_list("user__email", flat=True)
+        if e
+    )
+
+
+def alert_raise(
+    *, organization_id: int, voucher_id: int | None, kind: str, message: str, details: dict | None = None
+) -> Alert:
+    """An alert to an organization: a row in the admin's list, an email to its operators and a log
+    line (WARNING; ERROR for an oversell)."""
+    alert = Alert.objects.create(
+        organization_id=organization_id, voucher_id=voucher_id, kind=kind, message=message, details=details or {}
+    )
+    level = logging.ERROR if kind == Alert.Kind.OVERSELL else logging.WARNING
+    log.log(level, "alert kind=%s org=%s voucher=%s id=%s: %s", kind, organization_id, voucher_id, alert.pk, message)
+    recipients = operator_emails(organization_id)
+
+    def send():
+        if recipients:
+            send_mail(
+                subject=f"[ParkMarket] {alert.get_kind_display()}",
+                message=f"{message}\n\nDetails: {details or {}}\n",
+                from_email=None,
+                recipient_list=recipients,
+                fail_silently=False,
+            )
+
+    transaction.on_commit(send)
+    return alert

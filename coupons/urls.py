@@ -1,3 +1,11 @@
 """coupons pages."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("vouchers/", views.voucher_list, name="voucher-list"),
+    path("vouchers/<int:voucher_id>/", views.voucher_detail, name="voucher-detail"),
+    path("vouchers/<int:voucher_id>/live", views.voucher_live, name="voucher-live"),
+]

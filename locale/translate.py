@@ -1,9 +1,8 @@
-"""Fill zh_Hans msgstr entries from locale/zh_Hans.tsv (msgid<TAB>translation), then compile.
+"""Fill empty zh_Hans translations from locale/zh_Hans.tsv (msgid<TAB>translation) and compile.
 
-Usage: .venv/bin/python locale/translate.py   (after `make messages` has refreshed django.po)
-Only empty msgstr entries of single-line msgids are filled; existing translations are kept."""
+Usage: `make messages` (makemessages, then this script). Existing translations are kept; strings
+with no entry in the table are listed on stderr."""
 
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,30 +12,43 @@ PO = HERE / "zh_Hans" / "LC_MESSAGES" / "django.po"
 TABLE = HERE / "zh_Hans.tsv"
 
 
+def _unquote(s: str) -> str:
+    return s.strip()[1:-1].replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\")
+
+
+def _quote(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
 def main() -> int:
-    pairs = {}
+    table = {}
     for line in TABLE.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
             src, dst = line.split("\t", 1)
-            pairs[src] = dst
-    text = PO.read_text(encoding="utf-8")
-    text = text.replace('#, fuzzy\nmsgid ""', 'msgid ""', 1)
-
-    def fill(m: re.Match) -> str:
-        src = m.group(1)
-        dst = pairs.get(src.replace('\\"', '"'))
-        if dst is None:
-            return m.group(0)
-        return f'msgid "{src}"\nmsgstr "{dst.replace(chr(34), chr(92) + chr(34))}"'
-
-    text = re.sub(r'msgid "((?:[^"\\]|\\.)+)"\nmsgstr ""(?!\n")', fill, text)
-    text = text.replace("charset=CHARSET", "charset=UTF-8")
-    PO.write_text(text, encoding="utf-8")
-    missing = re.findall(r'msgid "((?:[^"\\]|\\.)+)"\nmsgstr ""(?!\n")', text)
+            table[src] = dst
+    blocks = PO.read_text(encoding="utf-8").replace("charset=CHARSET", "charset=UTF-8").split("\n\n")
+    out, missing = [], []
+    for block in blocks:
+        lines = block.split("\n")
+        try:
+            i_id = next(i for i, ln in enumerate(lines) if ln.startswith("msgid "))
+            i_str = next(i for i, ln in enumerate(lines) if ln.startswith("msgstr "))
+        except StopIteration:
+            out.append(block)
+            continue
+        msgid = "".join(_unquote(ln.removeprefix("msgid ")) for ln in lines[i_id:i_str])
+        msgstr = "".join(_unquote(ln.removeprefix("msgstr ")) for ln in lines[i_str:] if ln.strip())
+        if msgid and not msgstr:
+            if msgid in table:
+                lines = lines[:i_str] + ["msgstr " + _quote(table[msgid])]
+            else:
+                missing.append(msgid)
+        lines = [ln for ln in lines if ln != "#, fuzzy"] if msgid == "" else lines
+        out.append("\n".join(lines))
+    PO.write_text("\n\n".join(out), encoding="utf-8")
     if missing:
-        print(f"{len(missing)} strings without a translation, e.g. {missing[:5]}", file=sys.stderr)
-    mo = PO.with_suffix(".mo")
-    subprocess.run(["msgfmt", "--check-format", "-o", str(mo), str(PO)], check=True)
+        print(f"{len(missing)} strings without a translation:", *missing[:20], sep="\n  ", file=sys.stderr)
+    subprocess.run(["msgfmt", "--check-format", "-o", str(PO.with_suffix(".mo")), str(PO)], check=True)
     return 0
 
 

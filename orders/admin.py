@@ -1,15 +1,30 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 
-from parking.scoping import OrganizationScopedAdmin
+from config.api import MAX_MONEY
+from config.errors import DomainError
+from parking.scoping import OrganizationScopedAdmin, ReadOnlyScopedAdmin, operator_of, register_scope
 
-from .models import Order, OrderEvent
+from .models import CompensationRun, Order, OrderEvent, PurchaseLimitRule
+from .services import voucher_compensate
+
+register_scope("orders.purchaselimitrule", "organization")
+register_scope("orders.compensationrun", "organization")
 
 
 class OrderEventInline(admin.TabularInline):
     model = OrderEvent
     extra = 0
     can_delete = False
-    readonly_fields = ("created_at", "from_status", "to_status", "actor", "reason")
+    fields = ("created_at", "from_status", "to_status", "actor", "reason")
+    readonly_fields = fields
+    verbose_name_plural = _("Transition history")
+
+    def has_view_permission(self, request, obj=None):
+        # The parent admin is scoped to the operator's organization; its history goes with it.
+        return request.user.is_superuser or operator_of(request.user) is not None
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -18,13 +33,129 @@ class OrderEventInline(admin.TabularInline):
         return False
 
 
+class CompensationForm(forms.Form):
+    amount = forms.IntegerField(
+        label=_("Compensation per order (minor units)"),
+        min_value=0,
+        max_value=MAX_MONEY,
+        initial=0,
+        help_text=_("Credited to each affected customer's wallet on top of the refund, e.g. 500 = 5.00."),
+    )
+    message = forms.CharField(label=_("Message to the customers"), max_length=255)
+
+
 @admin.register(Order)
 class OrderAdmin(OrganizationScopedAdmin):
-    list_display = ("id", "user", "voucher", "status", "amount", "created_at", "expires_at")
-    list_filter = ("status", "gate")
+    list_display = ("id", "user", "voucher", "status", "amount", "created_at", "expires_at", "paid_at")
+    list_filter = (
+        "status",
+        "gate",
+        ("voucher", admin.RelatedOnlyFieldListFilter),
+        "created_at",
+        "expires_at",
+    )
     search_fields = ("id", "user__username", "voucher__title")
+    list_select_related = ("user", "voucher")
+    date_hierarchy = "created_at"
     inlines = [OrderEventInline]
     readonly_fields = [f.name for f in Order._meta.fields]
+    actions = ["withdraw_and_compensate"]
 
     def has_add_permission(self, request, *args):
-        return False
+        return False  # orders come from purchases only
+
+    def has_change_permission(self, request, obj=None):
+        # Every field is read-only; "change" gates the state-changing actions (owners, managers).
+        return super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # orders are history: they change state, they are never deleted
+
+    @admin.action(description=_("Withdraw: refund and compensate the selected orders"), permissions=["change"])
+    def withdraw_and_compensate(self, request, queryset):
+        if "apply" in request.POST:
+            form = CompensationForm(request.POST)
+            if form.is_valid():
+                by_voucher: dict[int, list] = {}
+                for oid, vid in queryset.values_list("pk", "voucher_id"):
+                    by_voucher.setdefault(vid, []).append(oid)
+                for voucher_id, order_ids in sorted(by_voucher.items()):
+                    try:
+                        run = voucher_compensate(
+                            voucher_id=voucher_id,
+                            amount=form.cleaned_data["amount"],
+                            message=form.cleaned_data["message"],
+                            actor=request.user,
+                            order_ids=order_ids,
+                        )
+                    except DomainError as exc:
+                        self.message_user(request, exc.message, messages.ERROR)
+                        continue
+                    self.message_user(
+                        request,
+                        _(
+                            "Compensation run #%(run)s: %(refunded)s refunded, %(cancelled)s cancelled, "
+                            "%(compensated)s compensated, %(skipped)s skipped."
+                        )
+                        % {
+                            "run": run.pk,
+                            "refunded": run.refunded_count,
+                            "cancelled": run.cancelled_count,
+                            "compensated": run.compensated_count,
+                            "skipped": run.skipped_count,
+                        },
+                        messages.SUCCESS,
+                    )
+                return None
+        else:
+            form = CompensationForm()
+        return render(
+            request,
+            "orders/admin_compensate.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Withdraw and compensate"),
+                "opts": self.model._meta,
+                "orders": queryset.select_related("user", "voucher")[:500],
+                "count": queryset.count(),
+                "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+                "select_across": request.POST.get("select_across", "0"),
+                "form": form,
+                "action": "withdraw_and_compensate",
+            },
+        )
+
+
+@admin.register(OrderEvent)
+class OrderEventAdmin(ReadOnlyScopedAdmin):
+    organization_path = "order__organization"
+    list_display = ("created_at", "order", "from_status", "to_status", "actor", "reason")
+    list_filter = ("to_status", "from_status")
+    search_fields = ("order__id", "reason")
+    list_select_related = ("order", "actor")
+
+
+@admin.register(PurchaseLimitRule)
+class PurchaseLimitRuleAdmin(OrganizationScopedAdmin):
+    list_display = ("kind", "value", "window_days", "applies_to", "active", "organization", "created_at")
+    list_filter = ("kind", "applies_to", "active")
+
+
+@admin.register(CompensationRun)
+class CompensationRunAdmin(ReadOnlyScopedAdmin):
+    list_display = (
+        "id",
+        "voucher",
+        "amount_per_order",
+        "refunded_count",
+        "cancelled_count",
+        "compensated_count",
+        "skipped_count",
+        "compensated_total",
+        "actor",
+        "created_at",
+    )
+    list_filter = ("created_at",)
+    search_fields = ("voucher__title", "message")
+    list_select_related = ("voucher", "actor")
+    readonly_fields = [f.name for f in CompensationRun._meta.fields]

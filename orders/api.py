@@ -1,3 +1,99 @@
-"""orders API."""
+"""Orders API: list, detail, pay, cancel, refund (customer token)."""
 
-urlpatterns: list = []
+import uuid
+
+from django.urls import path
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api import MoneyThrottle, PurchaseThrottle, idempotent
+from config.errors import DomainError
+from seckill.selectors import pending_order
+
+from .models import Order
+from .selectors import has_overdue_orders, order_for_customer, orders_of_customer
+from .serializers import EmptySerializer, OrderSerializer, PaySerializer
+from .services import order_cancel, order_expire, order_pay, order_refund, orders_expire_due
+
+LIST_LIMIT = 200
+
+
+def _json_object(request) -> dict:
+    """The body as a dict (an absent body is an empty one); anything that is not a JSON object,
+    `null` included, is a 400."""
+    data = request.data
+    if not isinstance(data, dict):
+        raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object."]})
+    return data
+
+
+class OrderListView(APIView):
+    @extend_schema(responses={200: OrderSerializer(many=True)})
+    def get(self, request):
+        # Expire on read: an overdue order comes back on sale within this request, not 15 s later.
+        if has_overdue_orders(user=request.user):
+            orders_expire_due(user_id=request.user.pk, reason="payment window closed (seen on read)")
+        orders = orders_of_customer(user=request.user)[:LIST_LIMIT]
+        return Response(OrderSerializer(orders, many=True).data)
+
+
+class OrderDetailView(APIView):
+    @extend_schema(responses={200: OrderSerializer})
+    def get(self, request, order_id: uuid.UUID):
+        try:
+            order = order_for_customer(user=request.user, order_id=order_id)
+        except DomainError:
+            pending = pending_order(user_id=request.user.pk, order_id=order_id)
+            if pending is None:
+                raise
+            return Response(pending)
+        if order.status == Order.Status.PENDING_PAYMENT and order.expires_at and order.expires_at <= timezone.now():
+            order_expire(order_id=order.pk, reason="payment window closed (seen on read)")
+            order = order_for_customer(user=request.user, order_id=order_id)
+        return Response(OrderSerializer(order).data)
+
+
+class OrderPayView(APIView):
+    throttle_classes = [MoneyThrottle]
+
+    @extend_schema(request=PaySerializer, responses={200: OrderSerializer})
+    @idempotent
+    def post(self, request, order_id: uuid.UUID):
+        ser = PaySerializer(data=_json_object(request))
+        ser.is_valid(raise_exception=True)
+        order = order_pay(order_id=order_id, user=request.user, method=ser.validated_data["method"])
+        return Response(OrderSerializer(order).data)
+
+
+class OrderCancelView(APIView):
+    throttle_classes = [PurchaseThrottle]
+
+    @extend_schema(request=EmptySerializer, responses={200: OrderSerializer})
+    @idempotent
+    def post(self, request, order_id: uuid.UUID):
+        _json_object(request)
+        order = order_cancel(order_id=order_id, user=request.user)
+        return Response(OrderSerializer(order).data)
+
+
+class OrderRefundView(APIView):
+    throttle_classes = [MoneyThrottle]
+
+    @extend_schema(request=EmptySerializer, responses={200: OrderSerializer})
+    @idempotent
+    def post(self, request, order_id: uuid.UUID):
+        _json_object(request)
+        order = order_refund(order_id=order_id, user=request.user)
+        return Response(OrderSerializer(order).data)
+
+
+urlpatterns = [
+    path("orders", OrderListView.as_view(), name="api-orders"),
+    path("orders/<uuid:order_id>", OrderDetailView.as_view(), name="api-order"),
+    path("orders/<uuid:order_id>/pay", OrderPayView.as_view(), name="api-order-pay"),
+    path("orders/<uuid:order_id>/cancel", OrderCancelView.as_view(), name="api-order-cancel"),
+    path("orders/<uuid:order_id>/refund", OrderRefundView.as_view(), name="api-order-refund"),
+]

@@ -88,3 +88,68 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or '-'} -> {self.to_status}"
+
+
+class PurchaseLimitRule(models.Model):
+    """A rule an organization sets on top of per_user_limit, looking at the customer's history.
+    `orders.limits.purchase_rules_check` applies the active ones before any stock is taken."""
+
+    class Kind(models.TextChoices):
+        MIN_ACCOUNT_AGE_DAYS = "min_account_age_days", "Account at least N days old"
+        MAX_EXPIRED_ORDERS = "max_expired_orders_30d", "At most K orders let expire in the window"
+
+    class AppliesTo(models.TextChoices):
+        SECKILL = "seckill", "Flash sales only"
+        ALL = "all", "Every voucher"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="purchase_limit_rules")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    value = models.PositiveIntegerField(
+        help_text="Days for the account-age rule; the number of expired orders still allowed for the other."
+    )
+    window_days = models.PositiveIntegerField(
+        default=30, help_text="How far back expired orders count (expired-orders rule only)."
+    )
+    applies_to = models.CharField(max_length=16, choices=AppliesTo.choices, default=AppliesTo.SECKILL)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organization", "kind", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(window_days__gte=1), name="limit_rule_window_positive"),
+        ]
+        indexes = [models.Index(fields=["organization", "active"], name="limit_rule_org_active_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} = {self.value} ({self.get_applies_to_display()})"
+
+
+class CompensationRun(models.Model):
+    """One run of the compensation action: which orders of a withdrawn voucher it refunded or
+    cancelled, who was credited how much, by whom and why. Credits carry the ledger idempotency key
+    `compensation:<order id>`, so a second run never pays an order twice."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="compensation_runs")
+    voucher = models.ForeignKey(Voucher, on_delete=models.PROTECT, related_name="compensation_runs")
+    amount_per_order = models.PositiveIntegerField(help_text="Compensation credited per affected order, minor units.")
+    message = models.CharField(max_length=255)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    refunded_count = models.PositiveIntegerField(default=0)
+    cancelled_count = models.PositiveIntegerField(default=0)
+    compensated_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    compensated_total = models.BigIntegerField(default=0)
+    refunded_total = models.BigIntegerField(default=0)
+    # Per order: what this run did to it ({"<order id>": ["refunded", "compensated"], ...}).
+    outcome = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Compensation #{self.pk} of {self.voucher}"

@@ -1,8 +1,341 @@
-"""The Redis gate in front of the database (Lua script, buyer sets, intake hand-off)."""
+"""The Redis gate in front of the database (Lua scripts, buyer counts, intake hand-off).
 
+Every key of one voucher shares one hash tag, so each script touches a single slot and runs
+unchanged on Redis Cluster:
+
+    {P:v:ID}:stock    units the gate may still hand out (string integer)
+    {P:v:ID}:buyers   hash user id -> live orders the gate knows of (accepted or written)
+    {P:v:ID}:meta     hash of the sale's rules (status, window in epoch ms, per-user limit, ...)
+    {P:v:ID}:pending  hash order id -> "user_id:accepted_ms": accepted, not yet written by the intake
+    {P:v:ID}:recon    last drift seen by the reconciliation (a drift is repaired when seen twice)
+
+Invariant at rest: stock + |pending not yet in the database| == the database's stock, and
+buyers[u] == live orders of u in the database + pending entries of u. The database stays the
+authority: the intake writes every accepted order through the database gate, so a gate that is
+wrong can only cause refusals (a `failed` order), never an oversell.
+
+A gate with a missing key (never loaded, evicted, Redis flushed or restarted) refuses with
+NOT_LOADED; the caller loads it from the database (`gate_load`) and tries again. Scripts never
+sell from nothing."""
+
+from __future__ import annotations
+
+import logging
+import threading
 import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+
+log = logging.getLogger("parkmarket.seckill")
+
+# Answers of the purchase script.
+OK = 0
+SOLD_OUT = 1
+LIMIT = 2
+NOT_STARTED = 3
+ENDED = 4
+NOT_ON_SALE = 5
+NOT_LOADED = 9
+
+ORDER_INDEX_TTL = 24 * 3600
+
+# KEYS: stock, buyers, meta, pending.  ARGV: user id, order id, now (epoch ms).
+# Returns {code, n}: n is the stock left after an OK, or the units held for LIMIT.
+PURCHASE_LUA = """
+local meta = redis.call('HMGET', KEYS[3], 'status', 'begins', 'ends', 'limit')
+local stock = redis.call('GET', KEYS[1])
+if not meta[1] or not stock then return {9, 0} end
+if meta[1] ~= 'listed' then return {5, 0} end
+local now = tonumber(ARGV[3])
+if meta[2] and meta[2] ~= '' and now < tonumber(meta[2]) then return {3, 0} end
+if meta[3] and meta[3] ~= '' and now >= tonumber(meta[3]) then return {4, 0} end
+stock = tonumber(stock)
+if stock <= 0 then return {1, 0} end
+local held = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+if held >= tonumber(meta[4] or '1') then return {2, held} end
+redis.call('SET', KEYS[1], stock - 1)
+redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+redis.call('HSET', KEYS[4], ARGV[2], ARGV[1] .. ':' .. ARGV[3])
+return {0, stock - 1}
+"""
+
+# KEYS: stock, buyers, meta, pending.  ARGV: stock, n meta pairs count, meta pairs..., buyer pairs...
+# Writes the meta always; stock and buyers only when the stock key is missing (first loader wins).
+# Returns 1 when it loaded the stock, 0 when the gate was already loaded.
+LOAD_LUA = """
+local npairs = tonumber(ARGV[2])
+local i = 3
+for _ = 1, npairs do
+  redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('DEL', KEYS[2])
+while i < #ARGV do
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
+"""
+
+# KEYS: stock, buyers.  ARGV: user id, units to add to stock (0 or 1).
+# A cancel, expiry or refund: the unit and the buyer's slot come back (only into a loaded gate).
+RELEASE_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if tonumber(ARGV[2]) > 0 then redis.call('INCRBY', KEYS[1], ARGV[2]) end
+local held = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+if held > 1 then redis.call('HINCRBY', KEYS[2], ARGV[1], -1)
+elseif held == 1 then redis.call('HDEL', KEYS[2], ARGV[1]) end
+return 1
+"""
+
+# KEYS: stock, buyers, pending.  ARGV: order id, user id, give the unit back (0/1).
+# The intake refused or gave up an accepted order: once per order (guarded by HDEL on pending).
+GIVEBACK_LUA = """
+if redis.call('HDEL', KEYS[3], ARGV[1]) == 0 then return 0 end
+if tonumber(ARGV[3]) > 0 and redis.call('EXISTS', KEYS[1]) == 1 then redis.call('INCR', KEYS[1]) end
+local held = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')
+if held > 1 then redis.call('HINCRBY', KEYS[2], ARGV[2], -1)
+elseif held == 1 then redis.call('HDEL', KEYS[2], ARGV[2]) end
+return 1
+"""
+
+# KEYS: stock, buyers, pending, recon.  ARGV: observed stock, observed pending count, new stock,
+# buyer pairs...  Compare-and-set repair by the reconciliation: applies only if nothing moved.
+REPAIR_LUA = """
+local stock = redis.call('GET', KEYS[1])
+if not stock or stock ~= ARGV[1] or tostring(redis.call('HLEN', KEYS[3])) ~= ARGV[2] then return 0 end
+redis.call('SET', KEYS[1], ARGV[3])
+redis.call('DEL', KEYS[2])
+local i = 4
+while i < #ARGV do
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+redis.call('DEL', KEYS[4])
+return 1
+"""
+
+
+class _Scripts:
+    def __init__(self, client):
+        self.purchase = client.register_script(PURCHASE_LUA)
+        self.load = client.register_script(LOAD_LUA)
+        self.release = client.register_script(RELEASE_LUA)
+        self.giveback = client.register_script(GIVEBACK_LUA)
+        self.repair = client.register_script(REPAIR_LUA)
+
+
+_lock = threading.Lock()
+_state: dict[str, object] = {}
+
+
+def enabled() -> bool:
+    return bool(settings.REDIS_URL) and settings.SECKILL_GATE == "redis"
+
+
+def client():
+    """One connection pool per process (the URL is read from settings, so tests can switch)."""
+    url = settings.REDIS_URL
+    cached = _state.get("client")
+    if cached is not None and _state.get("url") == url:
+        return cached
+    with _lock:
+        if _state.get("url") != url or _state.get("client") is None:
+            import redis
+
+            c = redis.Redis.from_url(url, decode_responses=True, socket_timeout=5, health_check_interval=30)
+            _state.update(client=c, url=url, scripts=_Scripts(c))
+    return _state["client"]
+
+
+def scripts() -> _Scripts:
+    client()
+    return _state["scripts"]  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Keys:
+    stock: str
+    buyers: str
+    meta: str
+    pending: str
+    recon: str
+
+
+def keys(voucher_id: int) -> Keys:
+    tag = f"{{{settings.SECKILL_KEY_PREFIX}:v:{voucher_id}}}"
+    return Keys(f"{tag}:stock", f"{tag}:buyers", f"{tag}:meta", f"{tag}:pending", f"{tag}:recon")
+
+
+def order_index_key(order_id) -> str:
+    return f"{settings.SECKILL_KEY_PREFIX}:o:{order_id}"
+
+
+def _ms(dt) -> str:
+    return "" if dt is None else str(int(dt.timestamp() * 1000))
+
+
+def meta_of(voucher) -> dict[str, str]:
+    """What the gate and the hot path need to know about a sale, without the database."""
+    return {
+        "id": str(voucher.pk),
+        "status": voucher.status,
+        "kind": voucher.kind,
+        "begins": _ms(voucher.begins_at),
+        "ends": _ms(voucher.ends_at),
+        "limit": str(voucher.per_user_limit),
+        "org": str(voucher.organization_id),
+        "lot": "" if voucher.lot_id is None else str(voucher.lot_id),
+        "price": str(voucher.price),
+        "window": str(voucher.payment_window_seconds),
+        "threshold": str(voucher.low_stock_threshold),
+        "title": voucher.title,
+    }
+
+
+# --- the hot path ---------------------------------------------------------------------------------
+
+
+def peek(voucher_id: int) -> tuple[dict[str, str], int | None]:
+    """The sale's meta and the gate's stock in one round trip ({} and None when not loaded)."""
+    k = keys(voucher_id)
+    pipe = client().pipeline(transaction=False)
+    pipe.hgetall(k.meta)
+    pipe.get(k.stock)
+    meta, stock = pipe.execute()
+    return meta, (None if stock is None else int(stock))
+
+
+def try_take(*, voucher_id: int, user_id: int, order_id: uuid.UUID, now_ms: int) -> tuple[int, int]:
+    k = keys(voucher_id)
+    code, n = scripts().purchase(keys=[k.stock, k.buyers, k.meta, k.pending], args=[user_id, str(order_id), now_ms])
+    return int(code), int(n)
+
+
+def remember_order(*, order_id: uuid.UUID, voucher_id: int, user_id: int, accepted_ms: int) -> None:
+    """Index an accepted order by id, so GET /orders/{id} can answer `processing` before the row exists."""
+    client().set(order_index_key(order_id), f"{voucher_id}:{user_id}:{accepted_ms}", ex=ORDER_INDEX_TTL)
+
+
+def order_index(order_id) -> tuple[int, int, int] | None:
+    raw = client().get(order_index_key(order_id))
+    if not raw:
+        return None
+    voucher_id, user_id, accepted_ms = (int(x) for x in raw.split(":"))
+    return voucher_id, user_id, accepted_ms
+
+
+def is_pending(*, voucher_id: int, order_id) -> bool:
+    return bool(client().hexists(keys(voucher_id).pending, str(order_id)))
+
+
+# --- loading and changes from the database ---------------------------------------------------------
+
+
+def pending_entries(voucher_id: int) -> dict[str, tuple[int, int]]:
+    """order id -> (user id, accepted ms) of the accepted orders the intake has not finished."""
+    raw = client().hgetall(keys(voucher_id).pending)
+    out = {}
+    for order_id, value in raw.items():
+        user, _, ms = value.partition(":")
+        out[order_id] = (int(user), int(ms or 0))
+    return out
+
+
+def expected_state(voucher_id: int, pending: dict[str, tuple[int, int]]) -> tuple[int, dict[int, int], set[str]]:
+    """From one database snapshot: the gate's expected stock and buyers given the pending entries,
+    and which of those pending orders are already written."""
+    from django.db import connection, transaction
+
+    from coupons.models import Voucher
+    from orders.models import Order
+
+    outer = connection.in_atomic_block
+    with transaction.atomic():
+        if connection.vendor == "postgresql" and not outer:
+            with connection.cursor() as cur:
+                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        stock = Voucher.objects.filter(pk=voucher_id).values_list("stock", flat=True).first() or 0
+        buyers: dict[int, int] = {}
+        for user_id in Order.objects.filter(voucher_id=voucher_id, status__in=Order.LIVE).values_list(
+            "user_id", flat=True
+        ):
+            buyers[user_id] = buyers.get(user_id, 0) + 1
+        written = set()
+        if pending:
+            ids = [uuid.UUID(o) for o in pending]
+            written = {str(o) for o in Order.objects.filter(pk__in=ids).values_list("id", flat=True)}
+    for order_id, (user_id, _ms) in pending.items():
+        if order_id not in written:
+            stock -= 1
+            buyers[user_id] = buyers.get(user_id, 0) + 1
+    return max(stock, 0), buyers, written
+
+
+def gate_load(voucher) -> bool:
+    """Prepare (or refresh) the gate of a seckill voucher from the database. Writes the meta every
+    time; writes stock and buyers only when the gate holds no stock yet, so a load racing with
+    sales never resets a live gate. True when this call loaded the stock."""
+    k = keys(voucher.pk)
+    meta = meta_of(voucher)
+    pending = pending_entries(voucher.pk)
+    stock, buyers, _written = expected_state(voucher.pk, pending)
+    args: list = [stock, len(meta)]
+    for name, value in meta.items():
+        args += [name, value]
+    for user_id, count in buyers.items():
+        args += [user_id, count]
+    loaded = bool(scripts().load(keys=[k.stock, k.buyers, k.meta, k.pending], args=args))
+    if loaded:
+        log.info(
+            "seckill gate loaded voucher=%s stock=%s buyers=%s pending=%s", voucher.pk, stock, len(buyers), len(pending)
+        )
+    return loaded
+
+
+def gate_sync_meta(voucher) -> None:
+    """Push changed sale rules (status, window, limit, price) to a gate, loaded or not."""
+    meta = meta_of(voucher)
+    client().hset(keys(voucher.pk).meta, mapping=meta)
+
+
+def gate_add_stock(*, voucher_id: int, quantity: int) -> None:
+    """A restock: more units into a loaded gate (an unloaded one reads the database when it loads)."""
+    k = keys(voucher_id)
+    scripts().release(keys=[k.stock, k.buyers], args=["-", quantity])
 
 
 def gate_release(*, voucher_id: int, user_id: int, order_id: uuid.UUID) -> None:
     """Give a unit and the buyer's slot back to the Redis gate after a cancel, expiry or refund."""
+    if not settings.REDIS_URL:
+        return None
+    k = keys(voucher_id)
+    try:
+        scripts().release(keys=[k.stock, k.buyers], args=[user_id, 1])
+    except Exception:  # the database already holds the truth; the reconciliation repairs the gate
+        log.exception(
+            "seckill gate release failed voucher=%s order=%s (reconciliation will repair)", voucher_id, order_id
+        )
     return None
+
+
+def gate_done(*, voucher_id: int, order_id) -> None:
+    """The intake wrote the order: it leaves the pending set (stock and buyers stay as they are)."""
+    client().hdel(keys(voucher_id).pending, str(order_id))
+
+
+def gate_give_back(*, voucher_id: int, user_id: int, order_id, unit: bool = True) -> bool:
+    """The intake refused or gave up an accepted order: the buyer's slot (and the unit, unless the
+    database said sold out) come back, once per order."""
+    k = keys(voucher_id)
+    return bool(
+        scripts().giveback(keys=[k.stock, k.buyers, k.pending], args=[str(order_id), user_id, 1 if unit else 0])
+    )
+
+
+def gate_drop(voucher_id: int) -> None:
+    k = keys(voucher_id)
+    client().delete(k.stock, k.buyers, k.meta, k.recon)

@@ -3,11 +3,19 @@
 Database gate (the authority in every mode): inside one transaction, a conditional UPDATE takes a
 unit of stock (and with it the voucher's row lock, which serialises buyers of one voucher), the
 per-user limit is counted under that lock, and the order is inserted; the partial unique constraint
-on (user, voucher) over live orders is the last line of defence for limit-1 vouchers."""
+on (user, voucher) over live orders is the last line of defence for limit-1 vouchers.
 
+Redis gate (SECKILL_GATE=redis, flash sales): one Lua script checks the window, the stock and the
+buyer's count, takes the unit and records the pending order, atomically; the answer is 202 with an
+order id that GET /orders/{id} already knows (`processing`). The intake task then writes the order
+through the database gate, idempotently by order id (`intake_write`), or gives the unit back and
+writes the order as `failed` with the reason (`intake_give_up`)."""
+
+import logging
+import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
@@ -16,8 +24,13 @@ from django.utils import timezone
 
 from config.errors import DomainError
 from coupons.models import Voucher
+from orders.ids import new_order_id
 from orders.limits import purchase_rules_check
 from orders.models import Order, OrderEvent
+
+from . import gate
+
+log = logging.getLogger("parkmarket.seckill")
 
 
 @dataclass(frozen=True)
@@ -49,12 +62,19 @@ def live_orders_count(*, user_id: int, voucher_id: int) -> int:
 
 
 def purchase_through_database(
-    *, voucher: Voucher, user_id: int, order_id: uuid.UUID | None = None, actor_id: int | None = None
+    *,
+    voucher: Voucher,
+    user_id: int,
+    order_id: uuid.UUID | None = None,
+    actor_id: int | None = None,
+    accepted_at: datetime | None = None,
+    gate_name: str = "db",
 ) -> Order:
     """Take one unit and write the order, atomically. Raises DomainError (sold_out,
-    already_purchased, purchase_limit_reached, not_started, ended)."""
+    already_purchased, purchase_limit_reached, not_started, ended). `accepted_at` is when the
+    Redis gate accepted the order: the window is judged at that moment, not at intake time."""
     now = timezone.now()
-    _check_window(voucher, now)
+    _check_window(voucher, accepted_at or now)
     # Friendly early answer; the authoritative count happens under the row lock below.
     held = live_orders_count(user_id=user_id, voucher_id=voucher.pk)
     if held >= voucher.per_user_limit:
@@ -79,16 +99,24 @@ def purchase_through_database(
                 status=Order.Status.PENDING_PAYMENT,
                 amount=voucher.price,
                 single_slot=voucher.per_user_limit == 1,
-                created_at=now,
+                created_at=accepted_at or now,
                 expires_at=now + timedelta(seconds=voucher.payment_window_seconds),
-                gate="db",
+                gate=gate_name,
             )
             if order_id is not None:
                 order.id = order_id
             order.save(force_insert=True)
             OrderEvent.objects.create(
-                order=order, from_status="", to_status=order.status, actor_id=actor_id or user_id, reason="purchased"
+                order=order,
+                from_status="processing" if gate_name == "redis" else "",
+                to_status=order.status,
+                actor_id=actor_id or user_id,
+                reason="purchased",
             )
+            if voucher.stock is not None and voucher.low_stock_threshold:
+                from coupons.services import low_stock_note
+
+                low_stock_note(voucher_id=voucher.pk)
     except IntegrityError as exc:
         # The unique constraint: the same customer won a race with himself.
         if "order_one_live_per_user_voucher" in str(exc):
@@ -97,11 +125,232 @@ def purchase_through_database(
     return order
 
 
+# --- the Redis gate -------------------------------------------------------------------------------
+
+
+def _epoch_ms(ms: str) -> datetime | None:
+    return datetime.fromtimestamp(int(ms) / 1000, tz=UTC) if ms else None
+
+
+def voucher_from_meta(meta: dict[str, str]) -> Voucher:
+    """An unsaved Voucher carrying the sale's rules from the gate's meta (no database read)."""
+    return Voucher(
+        pk=int(meta["id"]),
+        organization_id=int(meta["org"]),
+        lot_id=int(meta["lot"]) if meta.get("lot") else None,
+        title=meta.get("title", ""),
+        kind=meta["kind"],
+        status=meta["status"],
+        price=int(meta["price"]),
+        begins_at=_epoch_ms(meta.get("begins", "")),
+        ends_at=_epoch_ms(meta.get("ends", "")),
+        per_user_limit=int(meta["limit"]),
+        payment_window_seconds=int(meta.get("window") or 900),
+        low_stock_threshold=int(meta.get("threshold") or 0),
+    )
+
+
+_REFUSALS = {
+    gate.SOLD_OUT: "sold_out",
+    gate.NOT_STARTED: "not_started",
+    gate.ENDED: "ended",
+}
+
+
+def _refuse(code: int, n: int, voucher: Voucher) -> DomainError:
+    if code == gate.LIMIT:
+        return _limit_error(voucher, n)
+    if code == gate.NOT_ON_SALE:
+        return DomainError("not_found", "This voucher is not on sale.", status=404)
+    name = _REFUSALS[code]
+    if name == "not_started":
+        return DomainError(name, details={"begins_at": voucher.begins_at.isoformat()})
+    if name == "ended":
+        return DomainError(name, details={"ended_at": voucher.ends_at.isoformat()})
+    return DomainError(name)
+
+
+def _precheck(meta: dict[str, str], stock: int, voucher: Voucher, now_ms: int) -> None:
+    """The answers the gate would give, from the peek alone: sold-out and window refusals never
+    reach the database (nor the organization's purchase rules)."""
+    if meta["status"] != Voucher.Status.LISTED:
+        raise _refuse(gate.NOT_ON_SALE, 0, voucher)
+    if meta.get("begins") and now_ms < int(meta["begins"]):
+        raise _refuse(gate.NOT_STARTED, 0, voucher)
+    if meta.get("ends") and now_ms >= int(meta["ends"]):
+        raise _refuse(gate.ENDED, 0, voucher)
+    if stock <= 0:
+        raise _refuse(gate.SOLD_OUT, 0, voucher)
+
+
+def _load_from_database(voucher_id: int) -> Voucher | None:
+    voucher = Voucher.objects.filter(pk=voucher_id).first()
+    if voucher is not None and voucher.kind == Voucher.Kind.SECKILL and voucher.status == Voucher.Status.LISTED:
+        gate.gate_load(voucher)
+    return voucher
+
+
+def purchase_through_redis(*, meta: dict[str, str], stock: int, user: AbstractBaseUser) -> Order:
+    voucher = voucher_from_meta(meta)
+    now_ms = int(time.time() * 1000)
+    _precheck(meta, stock, voucher, now_ms)
+    purchase_rules_check(voucher=voucher, user=user)
+    order_id = new_order_id()
+    code, n = gate.try_take(voucher_id=voucher.pk, user_id=user.pk, order_id=order_id, now_ms=now_ms)
+    if code == gate.NOT_LOADED:  # flushed or evicted since the peek
+        _load_from_database(voucher.pk)
+        code, n = gate.try_take(voucher_id=voucher.pk, user_id=user.pk, order_id=order_id, now_ms=now_ms)
+        if code == gate.NOT_LOADED:
+            raise DomainError("not_found", "This voucher is not on sale.", status=404)
+    if code != gate.OK:
+        raise _refuse(code, n, voucher)
+    try:
+        gate.remember_order(order_id=order_id, voucher_id=voucher.pk, user_id=user.pk, accepted_ms=now_ms)
+    except Exception:  # only the `processing` read needs it; the order itself is safe in pending
+        log.exception("seckill order index write failed order=%s", order_id)
+    _enqueue_intake(order_id=order_id, voucher_id=voucher.pk, user_id=user.pk, accepted_ms=now_ms)
+    accepted_at = _epoch_ms(str(now_ms))
+    return Order(
+        id=order_id,
+        user_id=user.pk,
+        voucher_id=voucher.pk,
+        organization_id=voucher.organization_id,
+        status=Order.Status.PROCESSING,
+        amount=voucher.price,
+        single_slot=voucher.per_user_limit == 1,
+        gate="redis",
+        created_at=accepted_at,
+        expires_at=None,
+    )
+
+
+def _enqueue_intake(*, order_id: uuid.UUID, voucher_id: int, user_id: int, accepted_ms: int) -> None:
+    from .tasks import intake_order
+
+    try:
+        intake_order.apply_async(
+            kwargs={
+                "order_id": str(order_id),
+                "voucher_id": voucher_id,
+                "user_id": user_id,
+                "accepted_ms": accepted_ms,
+            },
+            task_id=f"intake-{order_id}",
+        )
+    except Exception:
+        # The order is recorded in the gate's pending set; the reconciliation re-enqueues it.
+        log.exception("seckill intake enqueue failed order=%s (reconciliation will re-enqueue)", order_id)
+
+
 def voucher_purchase(*, voucher_id: int, user: AbstractBaseUser, idempotency_key: str | None = None) -> PurchaseResult:
-    """Buy one unit of a voucher for `user`."""
+    """Buy one unit of a voucher for `user`: 201-style (written) through the database gate, or
+    202-style (accepted, `processing`) through the Redis gate for flash sales when it is on."""
+    if gate.enabled():
+        meta, stock = gate.peek(voucher_id)
+        if not meta or stock is None:
+            voucher = _load_from_database(voucher_id)
+            if voucher is None:
+                raise DomainError("not_found", "This voucher is not on sale.", status=404)
+            if voucher.kind == Voucher.Kind.SECKILL and voucher.status == Voucher.Status.LISTED:
+                meta, stock = gate.peek(voucher_id)
+        if meta and stock is not None and meta.get("kind") == Voucher.Kind.SECKILL:
+            order = purchase_through_redis(meta=meta, stock=stock, user=user)
+            return PurchaseResult(order=order, accepted_async=True)
     voucher = Voucher.objects.filter(pk=voucher_id).first()
     if voucher is None or voucher.status != Voucher.Status.LISTED:
         raise DomainError("not_found", "This voucher is not on sale.", status=404)
     purchase_rules_check(voucher=voucher, user=user)
     order = purchase_through_database(voucher=voucher, user_id=user.pk)
     return PurchaseResult(order=order, accepted_async=False)
+
+
+# --- intake: accepted orders into the database -----------------------------------------------------
+
+
+def _failed_order(
+    *, order_id: uuid.UUID, voucher: Voucher, user_id: int, accepted_at: datetime, code: str, reason: str
+) -> Order:
+    """Write the order as failed (idempotent by id). Returns the row, failed or not."""
+    try:
+        with transaction.atomic():
+            order = Order(
+                id=order_id,
+                user_id=user_id,
+                voucher=voucher,
+                organization_id=voucher.organization_id,
+                status=Order.Status.FAILED,
+                amount=voucher.price,
+                single_slot=voucher.per_user_limit == 1,
+                created_at=accepted_at,
+                gate="redis",
+                failure_code=code,
+                failure_reason=reason,
+            )
+            order.save(force_insert=True)
+            OrderEvent.objects.create(
+                order=order, from_status="processing", to_status=order.status, actor_id=None, reason=f"intake: {code}"
+            )
+    except IntegrityError:
+        return Order.objects.get(pk=order_id)
+    return order
+
+
+def intake_write(*, order_id: str, voucher_id: int, user_id: int, accepted_ms: int) -> Order:
+    """Write an order the Redis gate accepted. Idempotent by order id: a second run (a redelivered
+    task, a re-enqueue by the reconciliation) finds the row and only tidies the gate. A refusal of
+    the database gate (sold out because the gate drifted, limit, window, delisted) is final: the
+    order is written as failed with the reason and the buyer's slot goes back to the gate.
+    Other exceptions (database unavailable, ...) propagate so the task retries."""
+    oid = uuid.UUID(str(order_id))
+    accepted_at = _epoch_ms(str(accepted_ms))
+    existing = Order.objects.filter(pk=oid).first()
+    if existing is not None:
+        _tidy(existing, voucher_id=voucher_id, user_id=user_id)
+        return existing
+    voucher = Voucher.objects.get(pk=voucher_id)
+    try:
+        order = purchase_through_database(
+            voucher=voucher, user_id=user_id, order_id=oid, accepted_at=accepted_at, gate_name="redis"
+        )
+    except DomainError as exc:
+        order = _failed_order(
+            order_id=oid, voucher=voucher, user_id=user_id, accepted_at=accepted_at, code=exc.code, reason=exc.message
+        )
+        _tidy(order, voucher_id=voucher_id, user_id=user_id)
+        log.warning("seckill intake refused order=%s voucher=%s code=%s", oid, voucher_id, exc.code)
+        return order
+    except IntegrityError:
+        # Another delivery of the same order won (primary key): the order is written.
+        order = Order.objects.filter(pk=oid).first()
+        if order is None:
+            raise
+    _tidy(order, voucher_id=voucher_id, user_id=user_id)
+    return order
+
+
+def _tidy(order: Order, *, voucher_id: int, user_id: int) -> None:
+    if order.status == Order.Status.FAILED:
+        # The database never took the unit unless it said sold out (then the gate was over).
+        gate.gate_give_back(
+            voucher_id=voucher_id, user_id=user_id, order_id=order.pk, unit=order.failure_code != "sold_out"
+        )
+    else:
+        gate.gate_done(voucher_id=voucher_id, order_id=order.pk)
+
+
+def intake_give_up(*, order_id: str, voucher_id: int, user_id: int, accepted_ms: int, reason: str) -> Order:
+    """After the last retry: write the order as failed (the customer sees why), give the unit
+    and the slot back to the gate. Idempotent: an order that got written meanwhile stays."""
+    oid = uuid.UUID(str(order_id))
+    voucher = Voucher.objects.get(pk=voucher_id)
+    order = _failed_order(
+        order_id=oid,
+        voucher=voucher,
+        user_id=user_id,
+        accepted_at=_epoch_ms(str(accepted_ms)),
+        code="intake_failed",
+        reason=f"Your order could not be recorded; you were not charged. ({reason[:200]})",
+    )
+    _tidy(order, voucher_id=voucher_id, user_id=user_id)
+    log.error("seckill intake gave up order=%s voucher=%s reason=%s", oid, voucher_id, reason)
+    return order

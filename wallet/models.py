@@ -77,3 +77,45 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.status_code or 'pending'})"
+
+
+class TopUp(models.Model):
+    """Money coming in through a payment provider. Credited to the wallet once, when the provider
+    confirms it (at once for the sandbox, by webhook for real providers); the provider's transaction
+    id is unique per provider, so a repeated confirmation can never credit twice."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="topups")
+    amount = models.PositiveBigIntegerField(help_text="Minor units.")
+    provider = models.CharField(max_length=32)
+    provider_txn_id = models.CharField(max_length=128)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    ledger_entry = models.OneToOneField(
+        LedgerEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="topup"
+    )
+    # The merchant's own id for this charge (a page form's token): unique per customer when given,
+    # so a double-submitted form starts one top-up.
+    reference = models.CharField(max_length=64, blank=True, default="")
+    failure_reason = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "provider_txn_id"], name="topup_txn_unique_per_provider"),
+            models.UniqueConstraint(
+                fields=["user", "reference"], condition=~Q(reference=""), name="topup_reference_unique_per_user"
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=1), name="topup_amount_positive"),
+            models.CheckConstraint(
+                condition=~Q(status="succeeded") | Q(ledger_entry__isnull=False), name="topup_succeeded_has_entry"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Top-up {self.provider}:{self.provider_txn_id} ({self.status})"

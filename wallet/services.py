@@ -5,10 +5,11 @@ wallet, so a retried task or request can never move money twice."""
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from config.errors import DomainError
 
-from .models import LedgerEntry, Wallet
+from .models import LedgerEntry, TopUp, Wallet
 from .signals import wallet_credited
 
 
@@ -107,3 +108,102 @@ def wallet_debit(
         reference=reference,
         memo=memo,
     )
+
+
+# --- Top-ups --------------------------------------------------------------------------------------
+
+
+def topup_start(
+    *, user: AbstractBaseUser, amount: int, provider_name: str = "sandbox", reference: str | None = None
+) -> TopUp:
+    """Start a top-up through a payment provider. The sandbox confirms at once, so the wallet is
+    credited before this returns; other providers confirm later through the webhook.
+
+    `reference` (e.g. the token of a page form) makes a repeated start return the first top-up
+    instead of charging again: the provider maps it to the same transaction id, which is unique."""
+    from .payments import get_provider
+
+    if amount <= 0:
+        raise DomainError("validation_error", "A top-up must be positive.", details={"amount": ["Must be positive."]})
+    provider = get_provider(provider_name)
+    if provider is None:
+        raise DomainError("validation_error", "Unknown payment provider.", details={"provider": ["Unknown."]})
+    if reference:
+        earlier = _topup_by_reference(user=user, amount=amount, reference=reference)
+        if earlier is not None:
+            return earlier
+    charge = provider.start_charge(amount=amount, user_id=user.pk, reference=reference)
+    try:
+        with transaction.atomic():
+            topup = TopUp.objects.create(
+                user=user,
+                amount=amount,
+                provider=provider.name,
+                provider_txn_id=charge.txn_id,
+                reference=reference or "",
+            )
+            if charge.succeeded:  # confirmed at once: recorded and credited together, or not at all
+                topup = topup_confirm(provider_name=provider.name, provider_txn_id=charge.txn_id, amount=amount)
+    except IntegrityError:
+        earlier = _topup_by_reference(user=user, amount=amount, reference=reference) if reference else None
+        if earlier is None:
+            raise
+        return earlier  # the same reference raced in: the first one is the answer
+    return topup
+
+
+def _topup_by_reference(*, user: AbstractBaseUser, amount: int, reference: str) -> TopUp | None:
+    earlier = TopUp.objects.filter(user=user, reference=reference).first()
+    if earlier is not None and earlier.amount != amount:
+        raise DomainError("idempotency_conflict", "This reference was used for another top-up.")
+    return earlier
+
+
+def topup_confirm(*, provider_name: str, provider_txn_id: str, amount: int | None = None) -> TopUp:
+    """The provider says the money arrived. Credits the wallet once per provider transaction: the
+    top-up row is locked, and a confirmed one is returned unchanged (a repeated notification)."""
+    with transaction.atomic():
+        topup = (
+            TopUp.objects.select_for_update().filter(provider=provider_name, provider_txn_id=provider_txn_id).first()
+        )
+        if topup is None:
+            raise DomainError("not_found", "Unknown transaction.", status=404)
+        if topup.status == TopUp.Status.SUCCEEDED:
+            return topup
+        if topup.status == TopUp.Status.FAILED:
+            raise DomainError("invalid_state", "This top-up already failed.", details={"status": topup.status})
+        if amount is not None and amount != topup.amount:
+            raise DomainError(
+                "validation_error",
+                "The confirmed amount differs from the top-up.",
+                details={"amount": [f"Expected {topup.amount}."]},
+            )
+        entry = wallet_credit(
+            user_id=topup.user_id,
+            amount=topup.amount,
+            kind=LedgerEntry.Kind.TOPUP,
+            idempotency_key=f"topup:{topup.provider}:{topup.provider_txn_id}",
+            reference=f"topup:{topup.pk}",
+            memo=f"Top-up via {topup.provider}",
+        )
+        topup.status = TopUp.Status.SUCCEEDED
+        topup.ledger_entry = entry
+        topup.completed_at = timezone.now()
+        topup.save(update_fields=["status", "ledger_entry", "completed_at"])
+    return topup
+
+
+def topup_fail(*, provider_name: str, provider_txn_id: str, reason: str = "") -> TopUp:
+    """The provider says the charge failed. A confirmed top-up stays confirmed."""
+    with transaction.atomic():
+        topup = (
+            TopUp.objects.select_for_update().filter(provider=provider_name, provider_txn_id=provider_txn_id).first()
+        )
+        if topup is None:
+            raise DomainError("not_found", "Unknown transaction.", status=404)
+        if topup.status == TopUp.Status.PENDING:
+            topup.status = TopUp.Status.FAILED
+            topup.failure_reason = reason[:255]
+            topup.completed_at = timezone.now()
+            topup.save(update_fields=["status", "failure_reason", "completed_at"])
+    return topup

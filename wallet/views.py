@@ -1,10 +1,17 @@
-"""Account pages: register (login and logout are Django's own views)."""
+"""Account pages (register; login and logout are Django's own views) and the wallet page."""
+
+import uuid
+from decimal import Decimal
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth import get_user_model, login
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
+
+from config.errors import DomainError
 
 from .api import customer_register
 
@@ -29,3 +36,50 @@ def register(request):
     else:
         form = RegisterForm()
     return render(request, "registration/register.html", {"form": form})
+
+
+# --- Wallet page ----------------------------------------------------------------------------------
+
+MAX_TOPUP_MAJOR = Decimal("100000.00")
+
+
+class TopUpForm(forms.Form):
+    amount = forms.DecimalField(
+        label=_("Amount"),
+        min_value=Decimal("0.01"),
+        max_value=MAX_TOPUP_MAJOR,
+        max_digits=8,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal", "data-testid": "topup-amount"}),
+    )
+
+    # One token per rendered form: submitting the same form twice starts one top-up.
+    token = forms.RegexField(r"^[0-9a-f]{32}$", widget=forms.HiddenInput, required=False)
+
+    def amount_minor(self) -> int:
+        return int(self.cleaned_data["amount"] * 100)
+
+
+ENTRIES_SHOWN = 50
+
+
+@login_required
+def wallet_page(request):
+    from .models import LedgerEntry
+    from .services import topup_start, wallet_get_or_create
+
+    if request.method == "POST":
+        form = TopUpForm(request.POST)
+        if form.is_valid():
+            try:
+                topup_start(user=request.user, amount=form.amount_minor(), reference=form.cleaned_data["token"] or None)
+            except DomainError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, _("Your wallet was topped up."))
+                return redirect("wallet")
+    else:
+        form = TopUpForm(initial={"token": uuid.uuid4().hex})
+    wallet = wallet_get_or_create(user=request.user)
+    entries = LedgerEntry.objects.filter(wallet=wallet).order_by("-created_at", "-id")[:ENTRIES_SHOWN]
+    return render(request, "wallet/wallet.html", {"wallet": wallet, "entries": entries, "form": form})

@@ -141,13 +141,14 @@ else:
     # kombu's filesystem transport: a folder is the queue, so worker, beat and web share it
     # without any server. Results go to files too.
     _q = DATA_DIR / "celery"
-    for sub in ("queue", "processed", "results"):
+    for sub in ("queue", "processed", "results", "control"):
         (_q / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_q / "queue"),
         "data_folder_out": str(_q / "queue"),
         "processed_folder": str(_q / "processed"),
+        "control_folder": str(_q / "control"),
         "store_processed": False,
     }
     CELERY_RESULT_BACKEND = f"file://{_q / 'results'}"

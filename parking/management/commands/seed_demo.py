@@ -31,6 +31,7 @@ class Command(BaseCommand):
 
     def _seed(self):
         from coupons.models import Voucher
+        from coupons.services import voucher_create
         from wallet.api import customer_register
         from wallet.services import wallet_credit
 
@@ -58,35 +59,35 @@ class Command(BaseCommand):
         )
 
         now = timezone.now()
-        Voucher.objects.create(
+        # Through the publishing service, so the flash sale's Redis gate is prepared (when on).
+        voucher_create(
             organization=org,
-            lot=None,
-            title="¥10 off any stay",
-            kind=Voucher.Kind.NORMAL,
-            price=800,
-            benefit_type=Voucher.BenefitType.AMOUNT,
-            benefit_value=1000,
-            stock=None,
-            per_user_limit=5,
-            status=Voucher.Status.LISTED,
-            published_at=now,
+            data={
+                "lot": None,
+                "title": "¥10 off any stay",
+                "kind": Voucher.Kind.NORMAL,
+                "price": 800,
+                "benefit_type": Voucher.BenefitType.AMOUNT,
+                "benefit_value": 1000,
+                "stock": None,
+                "per_user_limit": 5,
+            },
         )
-        Voucher.objects.create(
+        voucher_create(
             organization=org,
-            lot=downtown,
-            title="Flash sale: 2 hours free at Downtown",
-            kind=Voucher.Kind.SECKILL,
-            price=100,
-            benefit_type=Voucher.BenefitType.MINUTES,
-            benefit_value=120,
-            stock=50,
-            initial_stock=50,
-            begins_at=now + timedelta(minutes=3),
-            ends_at=now + timedelta(hours=2),
-            per_user_limit=1,
-            low_stock_threshold=10,
-            status=Voucher.Status.LISTED,
-            published_at=now,
+            data={
+                "lot": downtown,
+                "title": "Flash sale: 2 hours free at Downtown",
+                "kind": Voucher.Kind.SECKILL,
+                "price": 100,
+                "benefit_type": Voucher.BenefitType.MINUTES,
+                "benefit_value": 120,
+                "stock": 50,
+                "begins_at": now + timedelta(minutes=3),
+                "ends_at": now + timedelta(hours=2),
+                "per_user_limit": 1,
+                "low_stock_threshold": 10,
+            },
         )
         _seed_parking(customer=customer, downtown=downtown, airport=airport)
 

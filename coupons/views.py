@@ -1,0 +1,121 @@
+"""Voucher pages: the list (by organization and lot), one voucher with its countdown, live stock
+and buy button, and the small JSON read the page polls."""
+
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+
+from parking.models import Lot, Organization
+
+from . import selectors
+from .models import Voucher
+
+
+def _orders_url() -> str:
+    try:
+        return reverse("my-orders")
+    except NoReverseMatch:  # the orders pages are another app's; the path is the contract
+        return "/orders/"
+
+
+def voucher_list(request):
+    vouchers = selectors.vouchers_on_sale()
+    org_id = request.GET.get("organization", "")
+    lot_id = request.GET.get("lot", "")
+    lot = None
+    if org_id.isdigit():
+        vouchers = vouchers.filter(organization_id=int(org_id))
+    if lot_id.isdigit():
+        lot = Lot.objects.filter(pk=int(lot_id)).first()
+        if lot is not None:
+            from django.db.models import Q
+
+            vouchers = vouchers.filter(Q(lot=lot) | Q(lot__isnull=True, organization_id=lot.organization_id))
+        else:
+            vouchers = vouchers.none()
+    rows = [(v, selectors.sale_state(v)) for v in vouchers[:200]]
+    return render(
+        request,
+        "coupons/voucher_list.html",
+        {
+            "rows": rows,
+            "organizations": Organization.objects.filter(vouchers__status=Voucher.Status.LISTED).distinct(),
+            "lots": Lot.objects.filter(organization_id=int(org_id)) if org_id.isdigit() else Lot.objects.none(),
+            "org_id": org_id,
+            "lot_id": lot_id,
+            "lot": lot,
+        },
+    )
+
+
+def _texts() -> dict:
+    """Everything the page script says, translated on the server (no JS catalog needed)."""
+    return {
+        "status": {
+            "upcoming": _("Not started yet"),
+            "on_sale": _("On sale"),
+            "sold_out": _("Sold out"),
+            "ended": _("Sale ended"),
+            "delisted": _("No longer on sale"),
+        },
+        "starts_in": _("Starts in"),
+        "ends_in": _("Ends in"),
+        "ended": _("The sale has ended."),
+        "buying": _("Buying…"),
+        "bought": _("Done! Your order is placed. Pay for it within {minutes} minutes on your orders page."),
+        "accepted": _("You got one! We are confirming your order…"),
+        "confirmed": _("Confirmed! Pay for it within {minutes} minutes on your orders page."),
+        "failed": _("Sorry, we could not confirm your order ({reason}). You were not charged."),
+        "errors": {
+            "sold_out": _("Sorry, it is sold out."),
+            "already_purchased": _("You already have this voucher."),
+            "purchase_limit_reached": _("You have reached the limit for this voucher."),
+            "not_started": _("The sale has not started yet. Try again when the countdown ends."),
+            "ended": _("The sale has ended."),
+            "rate_limited": _("Too many tries. Wait a moment and try again."),
+            "not_authenticated": _("Please log in to buy."),
+            "not_found": _("This voucher is no longer on sale."),
+            "network": _("We could not reach the shop. Check your connection and try again."),
+            "other": _("Something went wrong on our side. Please try again."),
+        },
+    }
+
+
+def voucher_detail(request, voucher_id: int):
+    voucher = selectors.voucher_on_sale(voucher_id)
+    texts = _texts()
+    sale = selectors.sale_state(voucher)
+    return render(
+        request,
+        "coupons/voucher_detail.html",
+        {
+            "voucher": voucher,
+            "sale": sale,
+            "status_label": texts["status"].get(sale["status"], sale["status"]),
+            "begins_ms": int(voucher.begins_at.timestamp() * 1000) if voucher.begins_at else "",
+            "ends_ms": int(voucher.ends_at.timestamp() * 1000) if voucher.ends_at else "",
+            "orders_url": _orders_url(),
+            "texts": texts,
+        },
+    )
+
+
+@never_cache
+def voucher_live(request, voucher_id: int):
+    """What the voucher page polls: remaining stock, sale status and the server's clock."""
+    import time
+
+    voucher = selectors.voucher_on_sale(voucher_id)
+    sale = selectors.sale_state(voucher)
+    return JsonResponse(
+        {
+            "id": voucher.pk,
+            "stock_remaining": sale["stock_remaining"],
+            "status": sale["status"],
+            "now_ms": int(time.time() * 1000),
+            "begins_ms": int(voucher.begins_at.timestamp() * 1000) if voucher.begins_at else None,
+            "ends_ms": int(voucher.ends_at.timestamp() * 1000) if voucher.ends_at else None,
+        }
+    )

@@ -1,0 +1,40 @@
+"""Token authentication for the purchase endpoint, with a short per-process memory.
+
+DRF's TokenAuthentication reads the token and its user from the database on every request. In a
+flash sale most answers are refusals (sold out, not started) that the Redis gate gives without the
+database; this keeps the token read out of them too. A token is trusted for at most
+SECKILL_AUTH_CACHE_SECONDS (default 30) after it was last read: deleting a token or deactivating a
+user takes that long to reach purchases already cached in a process. 0 turns it off."""
+
+import threading
+import time
+
+from rest_framework.authentication import TokenAuthentication
+
+from . import conf
+
+_cache: dict[str, tuple[float, object, object]] = {}
+_lock = threading.Lock()
+MAX_ENTRIES = 100_000
+
+
+class CachedTokenAuthentication(TokenAuthentication):
+    def authenticate_credentials(self, key):
+        ttl = conf.auth_cache_seconds()
+        if ttl <= 0:
+            return super().authenticate_credentials(key)
+        now = time.monotonic()
+        hit = _cache.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1], hit[2]
+        user, token = super().authenticate_credentials(key)
+        with _lock:
+            if len(_cache) >= MAX_ENTRIES:
+                _cache.clear()
+            _cache[key] = (now + ttl, user, token)
+        return user, token
+
+
+def forget_all() -> None:
+    with _lock:
+        _cache.clear()

@@ -1,0 +1,63 @@
+"""A customer buys a flash-sale voucher through the page: countdown, live stock, the outcome in
+plain words, the link to the orders page. Runs on the Redis gate (the test settings' default)."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from orders.models import Order
+from tests.factories import SeckillVoucherFactory, UserFactory
+
+from .conftest import login, shot
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def test_customer_buys_a_flash_sale_voucher_through_the_page(page, settings):
+    settings.SECKILL_GATE = "redis"
+    voucher = SeckillVoucherFactory(
+        title="Flash: 2 hours free",
+        stock=5,
+        begins_at=timezone.now() + timedelta(seconds=3),
+        ends_at=timezone.now() + timedelta(hours=1),
+    )
+    UserFactory(username="racer")
+    login(page, "racer", "s3cure-pass-word")
+
+    page.goto(page.base_url + "/vouchers/")
+    page.click(f"[data-testid=voucher-link-{voucher.pk}]")
+    page.wait_for_selector("[data-testid=countdown]:has-text('Starts in')")
+    assert page.locator("[data-testid=buy]").is_disabled()
+    assert page.locator("[data-testid=stock]").inner_text() == "5"
+    shot(page, "seckill-countdown")
+
+    # The countdown reaches zero and the button opens without a reload.
+    page.wait_for_selector("[data-testid=buy]:not([disabled])", timeout=10_000)
+    page.wait_for_selector("[data-testid=countdown]:has-text('Ends in')")
+    page.click("[data-testid=buy]")
+    page.wait_for_selector("[data-testid=outcome]:has-text('You got one')")
+    assert page.locator("[data-testid=orders-link] a").get_attribute("href") == "/orders/"
+    order = Order.objects.get(voucher=voucher, user__username="racer")
+    assert order.status == Order.Status.PENDING_PAYMENT and order.gate == "redis"
+
+    # Remaining stock follows without a reload, including other customers' purchases.
+    page.wait_for_selector("[data-testid=stock]:has-text('4')")
+    from seckill.services import voucher_purchase
+
+    voucher_purchase(voucher_id=voucher.pk, user=UserFactory())
+    page.wait_for_selector("[data-testid=stock]:has-text('3')", timeout=5_000)
+
+    # A second click says so in plain words.
+    page.click("[data-testid=buy]")
+    page.wait_for_selector("[data-testid=outcome]:has-text('You already have this voucher')")
+    shot(page, "seckill-bought")
+
+
+def test_sold_out_page_says_so(page, settings):
+    voucher = SeckillVoucherFactory(title="Gone", stock=0)
+    UserFactory(username="late")
+    login(page, "late", "s3cure-pass-word")
+    page.goto(page.base_url + f"/vouchers/{voucher.pk}/")
+    page.wait_for_selector("[data-testid=sale-status]:has-text('Sold out')")
+    assert page.locator("[data-testid=buy]").is_disabled()

@@ -1,0 +1,37 @@
+"""Production settings refuse to start without their secrets, and `check --deploy` is clean."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _manage(*args, **env_overrides):
+    drop = ("SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.production", **env_overrides)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_production_refuses_to_start_without_secret_key():
+    res = _manage("check", ALLOWED_HOSTS="park.example.com")
+    assert res.returncode != 0
+    assert "SECRET_KEY" in res.stderr
+
+
+def test_production_refuses_to_start_without_allowed_hosts():
+    res = _manage("check", SECRET_KEY="x" * 60)
+    assert res.returncode != 0
+    assert "ALLOWED_HOSTS" in res.stderr
+
+
+def test_check_deploy_is_clean():
+    res = _manage(
+        "check", "--deploy", "--fail-level", "WARNING", SECRET_KEY="k3y-" + "z" * 60, ALLOWED_HOSTS="park.example.com"
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "no issues" in res.stdout

@@ -1,0 +1,147 @@
+"""Races on real PostgreSQL: threads released together by a barrier, invariants checked after."""
+
+import threading
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from config.errors import DomainError
+from orders.models import Order
+from orders.services import order_expire, order_pay, order_refund
+from tests.conftest import auth_client
+from tests.factories import VoucherFactory
+from wallet.models import LedgerEntry
+
+from .helpers import assert_ledger_matches_balances, balance, buy, customer, stock
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def race(fns):
+    """Run every callable in its own thread, all released at once; return their results in order
+    (a DomainError's code, or the return value)."""
+    barrier = threading.Barrier(len(fns))
+    results = [None] * len(fns)
+
+    def run(i, fn):
+        try:
+            barrier.wait()
+            try:
+                results[i] = fn()
+            except DomainError as exc:
+                results[i] = exc.code
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(fns)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads)
+    return results
+
+
+def test_six_parallel_pays_through_the_api_debit_once():
+    v = VoucherFactory(price=800, stock=3)
+    u = customer(balance=5000)
+    order = buy(u, v)
+
+    def pay():
+        return auth_client(u).post(f"/api/v1/orders/{order.pk}/pay", {"method": "wallet"}, format="json")
+
+    answers = race([pay] * 6)
+    codes = Counter(r.status_code for r in answers)
+    assert codes == {200: 1, 409: 5}
+    assert {r.json()["error"]["code"] for r in answers if r.status_code == 409} == {"invalid_state"}
+    assert balance(u) == 4200
+    assert LedgerEntry.objects.filter(order=order, kind="order_payment").count() == 1
+    assert Order.objects.get(pk=order.pk).status == Order.Status.PAID
+    assert_ledger_matches_balances()
+
+
+def test_parallel_pays_of_different_orders_never_overdraw_the_wallet():
+    vouchers = [VoucherFactory(price=300, stock=1) for _ in range(6)]
+    u = customer(balance=1000)  # covers three of the six
+    orders = [buy(u, v) for v in vouchers]
+    results = race([lambda o=o: order_pay(order_id=o.pk, user=u).status for o in orders])
+    assert Counter(results) == {"paid": 3, "insufficient_funds": 3}
+    assert balance(u) == 100
+    assert_ledger_matches_balances()
+
+
+def test_pay_racing_expiry_ends_in_exactly_one_outcome():
+    """The payer is inside the window, the expirer's clock is past it: the order lock decides."""
+    outcomes = Counter()
+    for _ in range(8):
+        v = VoucherFactory(price=200, stock=1)
+        u = customer(balance=200)
+        order = buy(u, v)
+        late = order.expires_at + timedelta(seconds=1)
+
+        def pay(o=order, user=u):
+            return order_pay(order_id=o.pk, user=user).status
+
+        def expire(o=order, at=late):
+            return order_expire(order_id=o.pk, now=at)
+
+        results = race([pay, expire, pay, expire])
+        order.refresh_from_db()
+        outcomes[order.status] += 1
+        if order.status == Order.Status.PAID:
+            assert (balance(u), stock(v)) == (0, 0)
+            assert results.count("paid") == 1 and results.count(True) == 0
+        else:
+            assert order.status == Order.Status.EXPIRED
+            assert (balance(u), stock(v)) == (200, 1)
+            assert results.count("paid") == 0 and results.count(True) == 1
+        assert not LedgerEntry.objects.filter(order=order, kind="order_payment").count() > 1
+    assert sum(outcomes.values()) == 8
+    print("pay vs expiry outcomes:", dict(outcomes))
+    assert_ledger_matches_balances()
+
+
+def test_expiry_task_and_pay_of_an_overdue_order_return_the_unit_once():
+    from orders.services import orders_expire_due
+
+    v = VoucherFactory(price=100, stock=4, per_user_limit=4)
+    u = customer(balance=1000)
+    orders = [buy(u, v) for _ in range(4)]
+    Order.objects.filter(voucher=v).update(expires_at=timezone.now() - timedelta(seconds=1))
+    race([orders_expire_due, orders_expire_due] + [lambda o=o: order_pay(order_id=o.pk, user=u).status for o in orders])
+    assert stock(v) == 4
+    assert set(Order.objects.filter(voucher=v).values_list("status", flat=True)) == {"expired"}
+    assert balance(u) == 1000
+
+
+def test_refund_racing_refund_pays_back_once():
+    v = VoucherFactory(price=650, stock=2)
+    u = customer(balance=1000)
+    order = buy(u, v)
+    order_pay(order_id=order.pk, user=u)
+    results = race([lambda: order_refund(order_id=order.pk, user=u).status] * 5)
+    assert Counter(results) == {"refunded": 1, "invalid_state": 4}
+    assert balance(u) == 1000
+    assert stock(v) == 2
+    assert LedgerEntry.objects.filter(order=order, kind="order_refund").count() == 1
+    assert_ledger_matches_balances()
+
+
+def test_pay_with_one_idempotency_key_in_parallel_runs_once():
+    v = VoucherFactory(price=100, stock=1)
+    u = customer(balance=100)
+    order = buy(u, v)
+
+    def pay():
+        return auth_client(u).post(
+            f"/api/v1/orders/{order.pk}/pay", {"method": "wallet"}, format="json", HTTP_IDEMPOTENCY_KEY="same"
+        )
+
+    answers = race([pay] * 5)
+    assert sum(1 for r in answers if r.status_code == 200) >= 1
+    assert all(r.status_code in (200, 409) for r in answers)
+    assert balance(u) == 0
+    assert LedgerEntry.objects.filter(order=order).count() == 1

@@ -1,0 +1,79 @@
+"""Helpers for the purchase-path tests: customers, gates switched by settings, thread races."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection
+
+from config.errors import DomainError
+from seckill import auth
+from tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_auth_cache():
+    auth.forget_all()
+    yield
+    auth.forget_all()
+
+
+@pytest.fixture
+def db_gate(settings):
+    settings.SECKILL_GATE = "db"
+    return settings
+
+
+@pytest.fixture
+def redis_gate(settings):
+    settings.SECKILL_GATE = "redis"
+    return settings
+
+
+@pytest.fixture
+def queued_intake(settings):
+    """Accepted orders wait in the broker (no worker), like a sale whose workers are down."""
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    from config.celery import app
+
+    app.conf.task_always_eager = False
+    yield
+    app.conf.task_always_eager = True
+
+
+def make_users(n: int, prefix: str = "buyer"):
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    users = User.objects.bulk_create([User(username=f"{prefix}{i}", password="!") for i in range(n)])
+    return list(User.objects.filter(username__in=[u.username for u in users]).order_by("id"))
+
+
+def race(fn, args_list, workers: int = 32):
+    """Run fn(*args) for every args at once on real threads (each with its own database
+    connection, closed after). Returns (results, errors by code)."""
+    go = threading.Event()
+    results, codes = [], {}
+    lock = threading.Lock()
+
+    def call(args):
+        try:
+            go.wait(30)
+            out = fn(*args)
+            with lock:
+                results.append(out)
+        except DomainError as exc:
+            with lock:
+                codes[exc.code] = codes.get(exc.code, 0) + 1
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(call, args) for args in args_list]
+        go.set()
+        for f in futures:
+            f.result()
+    return results, codes
+
+
+__all__ = ["UserFactory", "make_users", "race"]

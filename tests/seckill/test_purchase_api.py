@@ -1,0 +1,179 @@
+"""POST /api/v1/vouchers/{id}/purchase through both gates: answers, errors, idempotency, queries."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from coupons.models import Voucher
+from orders.models import Order
+from seckill import gate
+from seckill.selectors import pending_order
+from tests.conftest import auth_client
+from tests.factories import SeckillVoucherFactory, UserFactory, VoucherFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _buy(client, voucher_id, **headers):
+    return client.post(f"/api/v1/vouchers/{voucher_id}/purchase", {}, format="json", **headers)
+
+
+def _code(res):
+    return res.json()["error"]["code"]
+
+
+def test_database_gate_answers_201_with_a_written_order(db_gate):
+    voucher = SeckillVoucherFactory(stock=3, price=150)
+    user = UserFactory()
+    res = _buy(auth_client(user), voucher.pk)
+    assert res.status_code == 201, res.content
+    order = res.json()["order"]
+    assert order["status"] == "pending_payment" and order["amount"] == 150 and order["voucher"] == voucher.pk
+    assert order["expires_at"]
+    row = Order.objects.get(pk=order["id"])
+    assert row.user == user and row.gate == "db"
+    voucher.refresh_from_db()
+    assert voucher.stock == 2 and voucher.sold_count == 1
+
+
+def test_redis_gate_answers_202_processing_and_the_intake_writes_it(redis_gate):
+    voucher = SeckillVoucherFactory(stock=3, price=150)
+    user = UserFactory()
+    res = _buy(auth_client(user), voucher.pk)
+    assert res.status_code == 202, res.content
+    order = res.json()["order"]
+    assert order["status"] == "processing" and order["amount"] == 150 and order["voucher"] == voucher.pk
+    # Tests run Celery eagerly: the intake has written it through the database gate already.
+    row = Order.objects.get(pk=order["id"])
+    assert row.status == Order.Status.PENDING_PAYMENT and row.gate == "redis" and row.user == user
+    voucher.refresh_from_db()
+    assert voucher.stock == 2
+    assert gate.peek(voucher.pk)[1] == 2
+    assert not gate.client().hlen(gate.keys(voucher.pk).pending)
+
+
+def test_accepted_order_reads_processing_before_the_intake_runs(redis_gate, queued_intake):
+    voucher = SeckillVoucherFactory(stock=3, price=150)
+    user, other = UserFactory(), UserFactory()
+    res = _buy(auth_client(user), voucher.pk)
+    assert res.status_code == 202
+    order_id = res.json()["order"]["id"]
+    assert not Order.objects.filter(pk=order_id).exists()
+    pending = pending_order(user_id=user.pk, order_id=order_id)
+    assert pending["status"] == "processing" and pending["id"] == order_id and pending["amount"] == 150
+    assert set(pending) == {"id", "voucher", "status", "amount", "created_at", "expires_at", "paid_at", "failure_code"}
+    assert pending_order(user_id=other.pk, order_id=order_id) is None
+
+
+@pytest.mark.parametrize("gate_fixture", ["db_gate", "redis_gate"])
+def test_contract_errors_in_both_gates(request, gate_fixture):
+    request.getfixturevalue(gate_fixture)
+    user = UserFactory()
+    client = auth_client(user)
+    now = timezone.now()
+
+    sold = SeckillVoucherFactory(stock=0)
+    res = _buy(client, sold.pk)
+    assert (res.status_code, _code(res)) == (409, "sold_out")
+
+    later = SeckillVoucherFactory(begins_at=now + timedelta(hours=1), ends_at=now + timedelta(hours=2))
+    res = _buy(client, later.pk)
+    assert (res.status_code, _code(res)) == (409, "not_started")
+    assert "begins_at" in res.json()["error"]["details"]
+
+    over = SeckillVoucherFactory(begins_at=now - timedelta(hours=2), ends_at=now - timedelta(hours=1))
+    res = _buy(client, over.pk)
+    assert (res.status_code, _code(res)) == (409, "ended")
+
+    once = SeckillVoucherFactory(stock=5)
+    assert _buy(client, once.pk).status_code in (201, 202)
+    res = _buy(client, once.pk)
+    assert (res.status_code, _code(res)) == (409, "already_purchased")
+
+    twice = SeckillVoucherFactory(stock=5, per_user_limit=2)
+    assert _buy(client, twice.pk).status_code in (201, 202)
+    assert _buy(client, twice.pk).status_code in (201, 202)
+    res = _buy(client, twice.pk)
+    assert (res.status_code, _code(res)) == (409, "purchase_limit_reached")
+    assert res.json()["error"]["details"]["limit"] == 2
+
+    hidden = SeckillVoucherFactory(status=Voucher.Status.DELISTED)
+    assert _buy(client, hidden.pk).status_code == 404
+    draft = SeckillVoucherFactory(status=Voucher.Status.DRAFT)
+    assert _buy(client, draft.pk).status_code == 404
+    res = _buy(client, 999_999)
+    assert (res.status_code, _code(res)) == (404, "not_found")
+    assert Order.objects.filter(user=user).count() == 3
+
+
+def test_normal_voucher_goes_through_the_database_gate_even_in_redis_mode(redis_gate):
+    voucher = VoucherFactory(stock=None, per_user_limit=3)
+    res = _buy(auth_client(UserFactory()), voucher.pk)
+    assert res.status_code == 201
+    voucher.refresh_from_db()
+    assert voucher.sold_count == 1 and voucher.stock is None
+
+
+def test_purchase_needs_a_token(api):
+    voucher = SeckillVoucherFactory()
+    res = _buy(api, voucher.pk)
+    assert (res.status_code, _code(res)) == (401, "not_authenticated")
+
+
+@pytest.mark.parametrize("gate_fixture", ["db_gate", "redis_gate"])
+def test_idempotency_key_replays_the_first_answer(request, gate_fixture):
+    request.getfixturevalue(gate_fixture)
+    voucher = SeckillVoucherFactory(stock=5)
+    client = auth_client(UserFactory())
+    first = _buy(client, voucher.pk, HTTP_IDEMPOTENCY_KEY="k-1")
+    again = _buy(client, voucher.pk, HTTP_IDEMPOTENCY_KEY="k-1")
+    assert first.status_code in (201, 202)
+    assert again.status_code == first.status_code and again.json() == first.json()
+    assert Order.objects.filter(voucher=voucher).count() == 1
+    other = _buy(client, voucher.pk, HTTP_IDEMPOTENCY_KEY="k-2")
+    assert _code(other) == "already_purchased"
+    assert _code(_buy(client, voucher.pk, HTTP_IDEMPOTENCY_KEY="k-2")) == "already_purchased"
+    voucher.refresh_from_db()
+    assert voucher.stock == 4
+
+
+def test_purchase_is_throttled_per_customer(redis_gate, monkeypatch):
+    from config.api import PurchaseThrottle
+
+    monkeypatch.setattr(PurchaseThrottle, "THROTTLE_RATES", {"purchase": "3/min"})
+    voucher = SeckillVoucherFactory(stock=0)
+    client, other = auth_client(UserFactory()), auth_client(UserFactory())
+    codes = [_buy(client, voucher.pk).status_code for _ in range(5)]
+    assert codes == [409, 409, 409, 429, 429]
+    res = _buy(client, voucher.pk)
+    assert _code(res) == "rate_limited" and "Retry-After" in res.headers
+    assert _buy(other, voucher.pk).status_code == 409  # another customer is not slowed down
+
+
+def test_sold_out_answers_do_not_touch_the_database_in_redis_mode(redis_gate, django_assert_num_queries):
+    voucher = SeckillVoucherFactory(stock=1)
+    client = auth_client(UserFactory())
+    assert _buy(client, voucher.pk).status_code == 202
+    latecomer = auth_client(UserFactory())
+    assert _code(_buy(latecomer, voucher.pk)) == "sold_out"  # warms this process's token memory
+    with django_assert_num_queries(0):
+        res = _buy(latecomer, voucher.pk)
+    assert _code(res) == "sold_out"
+    with django_assert_num_queries(0):
+        assert _code(_buy(client, voucher.pk)) == "sold_out"
+
+
+def test_accepted_redis_purchase_reads_the_database_only_for_auth(redis_gate, django_assert_max_num_queries):
+    voucher = SeckillVoucherFactory(stock=5)
+    gate.gate_load(voucher)
+    client = auth_client(UserFactory())
+    from config.celery import app
+
+    app.conf.task_always_eager = False  # measure the request alone, not the eager intake
+    try:
+        with django_assert_max_num_queries(1):
+            res = _buy(client, voucher.pk)
+    finally:
+        app.conf.task_always_eager = True
+    assert res.status_code == 202

@@ -1,0 +1,118 @@
+"""Races on real threads against PostgreSQL and Redis, in both gates: the invariant after the race
+is sold == initial stock - remaining, no customer twice, no oversell."""
+
+from datetime import timedelta
+
+import pytest
+from django.db.models import Count
+from django.utils import timezone
+
+from coupons.models import Voucher
+from orders.models import Order
+from seckill import gate
+from seckill.services import purchase_through_database, voucher_purchase
+from tests.factories import SeckillVoucherFactory
+
+from .conftest import make_users, race
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+def _assert_sold_exactly(voucher: Voucher, units: int) -> None:
+    voucher.refresh_from_db()
+    live = Order.objects.filter(voucher=voucher, status__in=Order.LIVE)
+    assert live.count() == units
+    assert voucher.stock == voucher.initial_stock - units
+    assert voucher.sold_count == units
+    dupes = live.values("user_id").annotate(n=Count("id")).filter(n__gt=1)
+    assert not dupes.exists()
+
+
+@pytest.mark.parametrize("gate_fixture", ["db_gate", "redis_gate"])
+def test_300_buyers_for_50_units_sell_exactly_50(request, gate_fixture):
+    request.getfixturevalue(gate_fixture)
+    voucher = SeckillVoucherFactory(stock=50)
+    users = make_users(300)
+    results, codes = race(lambda u: voucher_purchase(voucher_id=voucher.pk, user=u), [(u,) for u in users])
+    assert len(results) == 50
+    assert codes == {"sold_out": 250}
+    _assert_sold_exactly(voucher, 50)
+    assert voucher.stock == 0
+    if gate_fixture == "redis_gate":
+        assert all(r.accepted_async for r in results)
+        assert gate.peek(voucher.pk)[1] == 0
+        assert gate.client().hlen(gate.keys(voucher.pk).pending) == 0
+        assert len(gate.client().hgetall(gate.keys(voucher.pk).buyers)) == 50
+
+
+@pytest.mark.parametrize("gate_fixture", ["db_gate", "redis_gate"])
+def test_one_customer_firing_20_purchases_gets_one_order(request, gate_fixture):
+    request.getfixturevalue(gate_fixture)
+    voucher = SeckillVoucherFactory(stock=10)
+    (user,) = make_users(1, prefix="eager")
+    results, codes = race(lambda: voucher_purchase(voucher_id=voucher.pk, user=user), [()] * 20, workers=20)
+    assert len(results) == 1
+    assert codes == {"already_purchased": 19}
+    _assert_sold_exactly(voucher, 1)
+
+
+def test_database_gate_limit_two_holds_under_a_race(db_gate):
+    voucher = SeckillVoucherFactory(stock=10, per_user_limit=2)
+    (user,) = make_users(1, prefix="twice")
+    results, codes = race(lambda: voucher_purchase(voucher_id=voucher.pk, user=user), [()] * 12, workers=12)
+    assert len(results) == 2
+    assert codes == {"purchase_limit_reached": 10}
+    voucher.refresh_from_db()
+    assert voucher.stock == 8
+
+
+def test_window_edges_in_the_database_gate(db_gate):
+    begins = timezone.now().replace(microsecond=0) + timedelta(hours=1)
+    voucher = SeckillVoucherFactory(stock=5, begins_at=begins, ends_at=begins + timedelta(minutes=10))
+    users = make_users(4, prefix="edge")
+    from config.errors import DomainError
+
+    with pytest.raises(DomainError) as exc:
+        purchase_through_database(voucher=voucher, user_id=users[0].pk, accepted_at=begins - timedelta(microseconds=1))
+    assert exc.value.code == "not_started"
+    purchase_through_database(voucher=voucher, user_id=users[1].pk, accepted_at=begins)
+    purchase_through_database(
+        voucher=voucher, user_id=users[2].pk, accepted_at=voucher.ends_at - timedelta(microseconds=1)
+    )
+    with pytest.raises(DomainError) as exc:
+        purchase_through_database(voucher=voucher, user_id=users[3].pk, accepted_at=voucher.ends_at)
+    assert exc.value.code == "ended"
+    _assert_sold_exactly(voucher, 2)
+
+
+def test_window_edges_in_the_redis_gate(redis_gate):
+    begins = timezone.now().replace(microsecond=0) + timedelta(hours=1)
+    voucher = SeckillVoucherFactory(stock=5, begins_at=begins, ends_at=begins + timedelta(minutes=10))
+    gate.gate_load(voucher)
+    b = int(begins.timestamp() * 1000)
+    e = int(voucher.ends_at.timestamp() * 1000)
+    from orders.ids import new_order_id
+
+    def take(user_id, now_ms):
+        return gate.try_take(voucher_id=voucher.pk, user_id=user_id, order_id=new_order_id(), now_ms=now_ms)[0]
+
+    assert take(1, b - 1) == gate.NOT_STARTED
+    assert take(2, b) == gate.OK
+    assert take(3, e - 1) == gate.OK
+    assert take(4, e) == gate.ENDED
+    assert gate.peek(voucher.pk)[1] == 3
+
+
+def test_the_sale_opens_on_time_for_a_crowd_waiting_at_the_edge(redis_gate):
+    """Buyers who press before the start are refused; the first ones after it share the stock."""
+    import time
+
+    begins = timezone.now() + timedelta(seconds=1.5)
+    voucher = SeckillVoucherFactory(stock=10, begins_at=begins, ends_at=begins + timedelta(minutes=5))
+    users = make_users(60, prefix="crowd")
+    early, codes_early = race(lambda u: voucher_purchase(voucher_id=voucher.pk, user=u), [(u,) for u in users[:20]])
+    assert not early and codes_early == {"not_started": 20}
+    time.sleep(max(0.0, (begins - timezone.now()).total_seconds()) + 0.05)
+    results, codes = race(lambda u: voucher_purchase(voucher_id=voucher.pk, user=u), [(u,) for u in users])
+    assert len(results) == 10 and codes == {"sold_out": 50}
+    _assert_sold_exactly(voucher, 10)
