@@ -144,7 +144,7 @@ class LotCreateSerializer(serializers.Serializer):
         return value
 
 
-class QuoteSerializer(serializers.Serializer):
+class LotQuoteSerializer(serializers.Serializer):
     entered_at = serializers.DateTimeField()
     exited_at = serializers.DateTimeField()
     vehicle_type = serializers.ChoiceField(choices=VEHICLE_TYPES, required=False, default="small")
@@ -162,11 +162,11 @@ class GateEventSerializer(serializers.Serializer):
     at = serializers.DateTimeField()
 
 
-class EntrySerializer(GateEventSerializer):
+class GateEntrySerializer(GateEventSerializer):
     vehicle_type = serializers.ChoiceField(choices=VEHICLE_TYPES, required=False)
 
 
-class VehicleSerializer(serializers.Serializer):
+class VehicleRegisterSerializer(serializers.Serializer):
     plate = PlateField()
     auto_pay = serializers.BooleanField(required=False, default=False)
     vehicle_type = serializers.ChoiceField(choices=VEHICLE_TYPES, required=False)
@@ -176,7 +176,7 @@ class VehicleUpdateSerializer(serializers.Serializer):
     auto_pay = serializers.BooleanField()
 
 
-class PaySerializer(serializers.Serializer):
+class ParkingPaySerializer(serializers.Serializer):
     coupon = serializers.UUIDField(required=False, allow_null=True, default=None)
 
 
@@ -247,11 +247,12 @@ class QuoteView(APIView):
     permission_classes = [IsOperator]
 
     @extend_schema(
-        request=QuoteSerializer, responses={200: inline_serializer("QuoteAnswer", {"fee": serializers.IntegerField()})}
+        request=LotQuoteSerializer,
+        responses={200: inline_serializer("QuoteAnswer", {"fee": serializers.IntegerField()})},
     )
     def post(self, request, lot_id):
         lot = selectors.lot_for_operator(request.user, lot_id)
-        ser = QuoteSerializer(data=request.data)
+        ser = LotQuoteSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         data = ser.validated_data
         rule = selectors.tariff_for(lot, data["vehicle_type"])
@@ -263,12 +264,12 @@ class EntryView(APIView):
     permission_classes = [IsOperator]
 
     @extend_schema(
-        request=EntrySerializer, responses={201: inline_serializer("EntryAnswer", {"session": _session_schema})}
+        request=GateEntrySerializer, responses={201: inline_serializer("EntryAnswer", {"session": _session_schema})}
     )
     @idempotent
     def post(self, request, lot_id):
         lot = selectors.lot_for_operator(request.user, lot_id)
-        ser = EntrySerializer(data=request.data)
+        ser = GateEntrySerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         session = services.session_enter(lot=lot, **ser.validated_data)
         session.lot = lot
@@ -320,10 +321,11 @@ class VehiclesView(APIView):
         return Response([vehicle_data(v) for v in selectors.vehicles_for_customer(request.user)])
 
     @extend_schema(
-        request=VehicleSerializer, responses={201: inline_serializer("VehicleOut", {"id": serializers.IntegerField()})}
+        request=VehicleRegisterSerializer,
+        responses={201: inline_serializer("VehicleOut", {"id": serializers.IntegerField()})},
     )
     def post(self, request):
-        ser = VehicleSerializer(data=request.data)
+        ser = VehicleRegisterSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         vehicle, created = services.vehicle_register(user=request.user, **ser.validated_data)
         return Response(vehicle_data(vehicle), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -397,11 +399,11 @@ class PaymentDetailView(APIView):
 class PaymentPayView(APIView):
     throttle_classes = [MoneyThrottle]
 
-    @extend_schema(request=PaySerializer, responses={200: _payment_schema})
+    @extend_schema(request=ParkingPaySerializer, responses={200: _payment_schema})
     @idempotent
     def post(self, request, payment_id):
         selectors.payment_for_customer(request.user, payment_id)
-        ser = PaySerializer(data=request.data)
+        ser = ParkingPaySerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         payment = services.payment_pay(payment_id=payment_id, user=request.user, coupon_id=ser.validated_data["coupon"])
         return Response(payment_data(payment))
