@@ -30,7 +30,7 @@ from config.errors import DomainError, NotFound
 
 from .models import Lot, Operator, Organization, ParkingPayment, ParkingSession, Tariff, Vehicle
 from .plates import is_new_energy_plate, is_valid_plate, normalize_plate
-from .selectors import Snapshot, snapshot, tariff_for
+from .selectors import Snapshot, session_rule, snapshot, tariff_for
 from .tariffs import TariffRule, fee_for_stay, percent_off
 
 User = get_user_model()
@@ -144,6 +144,7 @@ def session_enter(*, lot: Lot, plate: str, at: datetime, vehicle_type: str | Non
                     vehicle_type=vehicle_type,
                     vehicle=vehicle,
                     user_id=vehicle.user_id if vehicle else None,
+                    tariff=tariff_for(lot, vehicle_type).as_dict(),
                     entered_at=at,
                 )
         except IntegrityError as exc:
@@ -269,7 +270,7 @@ def coupon_discount(*, voucher, fee: int, session: ParkingSession, covered: int,
     elif kind == Voucher.BenefitType.FREE:
         off = fee
     elif kind == Voucher.BenefitType.MINUTES:
-        rule = tariff_for(session.lot, session.vehicle_type)
+        rule = session_rule(session)
         shortened = fee_for_stay(rule, session.entered_at, until, tz=timezone.get_default_timezone(), minutes_off=value)
         off = fee - max(0, shortened - covered)
     else:  # pragma: no cover - the model's choices are exhaustive

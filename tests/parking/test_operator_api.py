@@ -297,3 +297,13 @@ def test_exit_query_count(op_client, lot, django_assert_max_num_queries):
     assert _enter(op_client, lot).status_code == 201
     with django_assert_max_num_queries(22):  # gate event, session, lot, payment (no debit)
         assert _exit(op_client, lot).status_code == 200
+
+
+def test_a_tariff_change_does_not_reprice_a_stay_under_way(op_client, lot):
+    from parking.models import Tariff
+
+    assert _enter(op_client, lot, plate="粤B11111", minutes_ago=100).status_code == 201
+    Tariff.objects.filter(lot=lot).update(first_price=1000, cap_per_24h=5000)
+    assert _enter(op_client, lot, plate="粤B22222", minutes_ago=100).status_code == 201
+    assert _exit(op_client, lot, plate="粤B11111").json()["fee"] == 900  # the tariff at its entry
+    assert _exit(op_client, lot, plate="粤B22222").json()["fee"] == 1400  # the new one
