@@ -176,8 +176,17 @@ class VehicleUpdateSerializer(serializers.Serializer):
     auto_pay = serializers.BooleanField()
 
 
+class StrictUUIDField(serializers.UUIDField):
+    """An order id as a string: integers and booleans are not ids."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
 class ParkingPaySerializer(serializers.Serializer):
-    coupon = serializers.UUIDField(required=False, allow_null=True, default=None)
+    coupon = StrictUUIDField(required=False, allow_null=True, default=None)
 
 
 _session_schema = inline_serializer(

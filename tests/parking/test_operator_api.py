@@ -307,3 +307,16 @@ def test_a_tariff_change_does_not_reprice_a_stay_under_way(op_client, lot):
     assert _enter(op_client, lot, plate="粤B22222", minutes_ago=100).status_code == 201
     assert _exit(op_client, lot, plate="粤B11111").json()["fee"] == 900  # the tariff at its entry
     assert _exit(op_client, lot, plate="粤B22222").json()["fee"] == 1400  # the new one
+
+
+@pytest.mark.parametrize("raw", ["null", "[]", '"plate"', "42", "{bad json"])
+def test_non_object_bodies_are_400(op_client, cust_client, lot, raw):
+    for client, url in [
+        (op_client, "/api/v1/operator/lots"),
+        (op_client, f"/api/v1/operator/lots/{lot.pk}/quote"),
+        (op_client, f"/api/v1/operator/lots/{lot.pk}/entries"),
+        (op_client, f"/api/v1/operator/lots/{lot.pk}/exits"),
+        (cust_client, "/api/v1/vehicles"),
+    ]:
+        res = client.post(url, data=raw, content_type="application/json")
+        _code(res, 400, "validation_error")
