@@ -269,6 +269,26 @@ class QuoteView(APIView):
         return Response({"fee": fee})
 
 
+class LotSessionsView(APIView):
+    """The lot's stays, newest first (200 at most); `?status=open|closed|unpaid`."""
+
+    permission_classes = [IsOperator]
+
+    @extend_schema(responses={200: _session_list})
+    def get(self, request, lot_id):
+        lot = selectors.lot_for_operator(request.user, lot_id)
+        status_filter = request.query_params.get("status") or None
+        if status_filter not in (None, "open", "closed", "unpaid"):
+            raise DomainError(
+                "validation_error",
+                "Unknown status filter.",
+                details={"status": ["Must be open, closed or unpaid."]},
+            )
+        now = timezone.now()
+        sessions = selectors.sessions_for_lot(lot, status=status_filter)[:200]
+        return Response([session_data(s, selectors.snapshot(s, now)) for s in sessions])
+
+
 class EntryView(APIView):
     permission_classes = [IsOperator]
 
@@ -422,6 +442,7 @@ urlpatterns = [
     path("operator/lots", LotsView.as_view(), name="api-operator-lots"),
     path("operator/lots/<int:lot_id>", LotDetailView.as_view(), name="api-operator-lot"),
     path("operator/lots/<int:lot_id>/quote", QuoteView.as_view(), name="api-operator-lot-quote"),
+    path("operator/lots/<int:lot_id>/sessions", LotSessionsView.as_view(), name="api-operator-lot-sessions"),
     path("operator/lots/<int:lot_id>/entries", EntryView.as_view(), name="api-operator-lot-entries"),
     path("operator/lots/<int:lot_id>/exits", ExitView.as_view(), name="api-operator-lot-exits"),
     path("vehicles", VehiclesView.as_view(), name="api-vehicles"),

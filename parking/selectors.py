@@ -70,6 +70,16 @@ def session_for_lot(lot: Lot, session_id) -> ParkingSession:
     return session
 
 
+def sessions_for_lot(lot: Lot, *, status: str | None = None) -> QuerySet[ParkingSession]:
+    """A lot's sessions, newest first; `status` is open, closed or unpaid (closed with a fee due)."""
+    qs = _session_qs().filter(lot=lot)
+    if status == "unpaid":
+        qs = qs.filter(payments__status=ParkingPayment.Status.UNPAID, status=ParkingSession.Status.CLOSED)
+    elif status in (ParkingSession.Status.OPEN, ParkingSession.Status.CLOSED):
+        qs = qs.filter(status=status)
+    return qs.order_by("-entered_at", "-id")
+
+
 def sessions_for_customer(user) -> QuerySet[ParkingSession]:
     return _session_qs().filter(user=user).order_by("-entered_at", "-id")
 

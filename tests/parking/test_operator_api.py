@@ -320,3 +320,23 @@ def test_non_object_bodies_are_400(op_client, cust_client, lot, raw):
     ]:
         res = client.post(url, data=raw, content_type="application/json")
         _code(res, 400, "validation_error")
+
+
+def test_lot_sessions_by_status(op_client, lot, django_assert_max_num_queries):
+    _enter(op_client, lot, plate="粤B11111", minutes_ago=100)
+    _exit(op_client, lot, plate="粤B11111", minutes_ago=50)  # unregistered: its fee stays unpaid
+    _enter(op_client, lot, plate="粤B22222", minutes_ago=10)
+    url = f"/api/v1/operator/lots/{lot.pk}/sessions"
+    with django_assert_max_num_queries(8):
+        assert [s["plate"] for s in op_client.get(url).json()] == ["粤B22222", "粤B11111"]
+    assert [s["plate"] for s in op_client.get(url + "?status=open").json()] == ["粤B22222"]
+    unpaid = op_client.get(url + "?status=unpaid").json()
+    assert [(s["plate"], s["due"]) for s in unpaid] == [("粤B11111", 500)]  # 50 minutes
+    _code(op_client.get(url + "?status=weird"), 400, "validation_error")
+    _code(op_client.get(f"/api/v1/operator/lots/{LotFactory().pk}/sessions"), 404, "not_found")
+
+
+def test_operator_lists_their_lots(op_client, lot):
+    LotFactory()  # another organization's
+    assert [item["id"] for item in op_client.get("/api/v1/operator/lots").json()] == [lot.pk]
+    assert op_client.get(f"/api/v1/operator/lots/{lot.pk}").json()["name"] == lot.name
