@@ -1,5 +1,5 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef
 from django.http import Http404
 from django.template.response import TemplateResponse
@@ -7,9 +7,12 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from config.errors import DomainError
+
 from .models import Lot, Operator, Organization, ParkingPayment, ParkingSession, Tariff
 from .scoping import OrganizationScopedAdmin, ReadOnlyScopedAdmin, operator_of
 from .selectors import lot_daily_revenue
+from .services import lot_recount_occupancy
 
 
 @admin.register(Organization)
@@ -115,6 +118,17 @@ class LotAdmin(OrganizationScopedAdmin):
     search_fields = ("name",)
     readonly_fields = ("occupancy",)
     inlines = [TariffInline]
+    actions = ["recount_occupancy"]
+
+    @admin.action(description=_("Recount occupancy from the cars parked"))
+    def recount_occupancy(self, request, queryset):
+        for lot in queryset:
+            try:
+                parked = lot_recount_occupancy(lot_id=lot.pk)
+            except DomainError as exc:
+                self.message_user(request, f"{lot.name}: {exc.message}", level=messages.ERROR)
+            else:
+                self.message_user(request, _("%(lot)s: %(n)s cars parked.") % {"lot": lot.name, "n": parked})
 
     @admin.display(description=_("Occupancy"), ordering="occupancy")
     def occupancy_bar(self, obj):

@@ -88,6 +88,22 @@ def lot_create(
     return Lot.objects.prefetch_related("tariffs").get(pk=lot.pk)
 
 
+def lot_recount_occupancy(*, lot_id: int) -> int:
+    """Set a lot's occupancy to the number of cars parked in it (repairs drift after manual fixes).
+    Under the lot's row lock, so no gate event moves the counter meanwhile."""
+    with transaction.atomic():
+        lot = Lot.objects.select_for_update().get(pk=lot_id)
+        parked = ParkingSession.objects.filter(lot=lot, status=ParkingSession.Status.OPEN).count()
+        if parked > lot.capacity:
+            raise DomainError(
+                "invalid_state",
+                "More cars are parked than the lot holds; raise its capacity first.",
+                details={"parked": parked, "capacity": lot.capacity},
+            )
+        Lot.objects.filter(pk=lot.pk).update(occupancy=parked)
+    return parked
+
+
 # --- plates and gate events -----------------------------------------------------------------------
 
 

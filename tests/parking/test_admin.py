@@ -127,3 +127,16 @@ def test_session_page_shows_its_payments(admin_web, lot, customer):
     session = ParkingSession.objects.get(plate="粤B99999")
     html = admin_web.get(f"/admin/parking/parkingsession/{session.pk}/change/").content.decode()
     assert "Parking payments" in html and "unpaid" in html.lower()
+
+
+def test_recount_occupancy_action(admin_web, lot):
+    from parking.models import Lot
+
+    services.session_enter(lot=lot, plate="粤B77777", at=ago(10))
+    Lot.objects.filter(pk=lot.pk).update(occupancy=7)  # drift
+    res = admin_web.post(
+        "/admin/parking/lot/", {"action": "recount_occupancy", "_selected_action": [lot.pk]}, follow=True
+    )
+    assert "1 cars parked" in res.content.decode()
+    lot.refresh_from_db()
+    assert lot.occupancy == 1
