@@ -1,4 +1,5 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef
 from django.http import Http404
 from django.template.response import TemplateResponse
@@ -6,9 +7,12 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from config.errors import DomainError
+
 from .models import Lot, Operator, Organization, ParkingPayment, ParkingSession, Tariff
-from .scoping import OrganizationScopedAdmin, ReadOnlyScopedAdmin
+from .scoping import OrganizationScopedAdmin, ReadOnlyScopedAdmin, operator_of
 from .selectors import lot_daily_revenue
+from .services import lot_recount_occupancy
 
 
 @admin.register(Organization)
@@ -40,6 +44,9 @@ class OperatorAdmin(OrganizationScopedAdmin):
 
 
 class TariffInline(admin.TabularInline):
+    """Tariffs are edited with their lot; the lot admin's role rules apply (Django's per-model
+    permissions are not used for operators)."""
+
     model = Tariff
     extra = 0
     fields = (
@@ -55,6 +62,24 @@ class TariffInline(admin.TabularInline):
         "night_unit_price",
         "night_cap",
     )
+
+    def _can_write(self, request) -> bool:
+        if request.user.is_superuser:
+            return True
+        op = operator_of(request.user)
+        return bool(request.user.is_staff and op and op.can_write)
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser or operator_of(request.user) is not None
+
+    def has_add_permission(self, request, obj=None):
+        return self._can_write(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._can_write(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._can_write(request)
 
 
 def _bar(value: int, total: int, *, label: str = "") -> str:
@@ -72,12 +97,38 @@ def _bar(value: int, total: int, *, label: str = "") -> str:
     )
 
 
+class LotForm(forms.ModelForm):
+    class Meta:
+        model = Lot
+        fields = ("name", "capacity", "grace_minutes")
+
+    def clean_capacity(self):
+        capacity = self.cleaned_data["capacity"]
+        if self.instance.pk and capacity < self.instance.occupancy:
+            raise forms.ValidationError(
+                _("%(n)s cars are parked now: the capacity cannot be lower.") % {"n": self.instance.occupancy}
+            )
+        return capacity
+
+
 @admin.register(Lot)
 class LotAdmin(OrganizationScopedAdmin):
+    form = LotForm
     list_display = ("name", "organization", "capacity", "occupancy_bar", "grace_minutes", "report_link")
     search_fields = ("name",)
     readonly_fields = ("occupancy",)
     inlines = [TariffInline]
+    actions = ["recount_occupancy"]
+
+    @admin.action(description=_("Recount occupancy from the cars parked"))
+    def recount_occupancy(self, request, queryset):
+        for lot in queryset:
+            try:
+                parked = lot_recount_occupancy(lot_id=lot.pk)
+            except DomainError as exc:
+                self.message_user(request, f"{lot.name}: {exc.message}", level=messages.ERROR)
+            else:
+                self.message_user(request, _("%(lot)s: %(n)s cars parked.") % {"lot": lot.name, "n": parked})
 
     @admin.display(description=_("Occupancy"), ordering="occupancy")
     def occupancy_bar(self, obj):
@@ -147,6 +198,9 @@ class PaymentInline(admin.TabularInline):
     fields = ("status", "fee", "discount", "amount", "method", "coupon", "priced_until", "paid_at")
     readonly_fields = fields
     can_delete = False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser or operator_of(request.user) is not None
 
     def has_add_permission(self, request, obj=None):
         return False

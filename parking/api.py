@@ -1,6 +1,8 @@
 """Parking API: operator lots, quotes and gate events; customer vehicles, sessions, fees and
 parking payments (API.md)."""
 
+from datetime import timedelta
+
 from django.urls import path
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -20,6 +22,7 @@ from .scoping import operator_of
 from .tariffs import fee_for_stay, parse_rule
 
 VEHICLE_TYPES = Tariff.VehicleType.values
+MAX_QUOTE = timedelta(days=366)
 
 
 class IsOperator(BasePermission):
@@ -141,7 +144,7 @@ class LotCreateSerializer(serializers.Serializer):
         return value
 
 
-class QuoteSerializer(serializers.Serializer):
+class LotQuoteSerializer(serializers.Serializer):
     entered_at = serializers.DateTimeField()
     exited_at = serializers.DateTimeField()
     vehicle_type = serializers.ChoiceField(choices=VEHICLE_TYPES, required=False, default="small")
@@ -149,6 +152,8 @@ class QuoteSerializer(serializers.Serializer):
     def validate(self, attrs):
         if attrs["exited_at"] < attrs["entered_at"]:
             raise serializers.ValidationError({"exited_at": ["Must not be before entered_at."]})
+        if attrs["exited_at"] - attrs["entered_at"] > MAX_QUOTE:
+            raise serializers.ValidationError({"exited_at": [f"At most {MAX_QUOTE.days} days after entered_at."]})
         return attrs
 
 
@@ -157,11 +162,11 @@ class GateEventSerializer(serializers.Serializer):
     at = serializers.DateTimeField()
 
 
-class EntrySerializer(GateEventSerializer):
+class GateEntrySerializer(GateEventSerializer):
     vehicle_type = serializers.ChoiceField(choices=VEHICLE_TYPES, required=False)
 
 
-class VehicleSerializer(serializers.Serializer):
+class VehicleRegisterSerializer(serializers.Serializer):
     plate = PlateField()
     auto_pay = serializers.BooleanField(required=False, default=False)
     vehicle_type = serializers.ChoiceField(choices=VEHICLE_TYPES, required=False)
@@ -171,8 +176,17 @@ class VehicleUpdateSerializer(serializers.Serializer):
     auto_pay = serializers.BooleanField()
 
 
-class PaySerializer(serializers.Serializer):
-    coupon = serializers.UUIDField(required=False, allow_null=True, default=None)
+class StrictUUIDField(serializers.UUIDField):
+    """An order id as a string: integers and booleans are not ids."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
+class ParkingPaySerializer(serializers.Serializer):
+    coupon = StrictUUIDField(required=False, allow_null=True, default=None)
 
 
 _session_schema = inline_serializer(
@@ -242,11 +256,12 @@ class QuoteView(APIView):
     permission_classes = [IsOperator]
 
     @extend_schema(
-        request=QuoteSerializer, responses={200: inline_serializer("QuoteAnswer", {"fee": serializers.IntegerField()})}
+        request=LotQuoteSerializer,
+        responses={200: inline_serializer("QuoteAnswer", {"fee": serializers.IntegerField()})},
     )
     def post(self, request, lot_id):
         lot = selectors.lot_for_operator(request.user, lot_id)
-        ser = QuoteSerializer(data=request.data)
+        ser = LotQuoteSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         data = ser.validated_data
         rule = selectors.tariff_for(lot, data["vehicle_type"])
@@ -254,16 +269,36 @@ class QuoteView(APIView):
         return Response({"fee": fee})
 
 
+class LotSessionsView(APIView):
+    """The lot's stays, newest first (200 at most); `?status=open|closed|unpaid`."""
+
+    permission_classes = [IsOperator]
+
+    @extend_schema(responses={200: _session_list})
+    def get(self, request, lot_id):
+        lot = selectors.lot_for_operator(request.user, lot_id)
+        status_filter = request.query_params.get("status") or None
+        if status_filter not in (None, "open", "closed", "unpaid"):
+            raise DomainError(
+                "validation_error",
+                "Unknown status filter.",
+                details={"status": ["Must be open, closed or unpaid."]},
+            )
+        now = timezone.now()
+        sessions = selectors.sessions_for_lot(lot, status=status_filter)[:200]
+        return Response([session_data(s, selectors.snapshot(s, now)) for s in sessions])
+
+
 class EntryView(APIView):
     permission_classes = [IsOperator]
 
     @extend_schema(
-        request=EntrySerializer, responses={201: inline_serializer("EntryAnswer", {"session": _session_schema})}
+        request=GateEntrySerializer, responses={201: inline_serializer("EntryAnswer", {"session": _session_schema})}
     )
     @idempotent
     def post(self, request, lot_id):
         lot = selectors.lot_for_operator(request.user, lot_id)
-        ser = EntrySerializer(data=request.data)
+        ser = GateEntrySerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         session = services.session_enter(lot=lot, **ser.validated_data)
         session.lot = lot
@@ -315,10 +350,11 @@ class VehiclesView(APIView):
         return Response([vehicle_data(v) for v in selectors.vehicles_for_customer(request.user)])
 
     @extend_schema(
-        request=VehicleSerializer, responses={201: inline_serializer("VehicleOut", {"id": serializers.IntegerField()})}
+        request=VehicleRegisterSerializer,
+        responses={201: inline_serializer("VehicleOut", {"id": serializers.IntegerField()})},
     )
     def post(self, request):
-        ser = VehicleSerializer(data=request.data)
+        ser = VehicleRegisterSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         vehicle, created = services.vehicle_register(user=request.user, **ser.validated_data)
         return Response(vehicle_data(vehicle), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -392,11 +428,11 @@ class PaymentDetailView(APIView):
 class PaymentPayView(APIView):
     throttle_classes = [MoneyThrottle]
 
-    @extend_schema(request=PaySerializer, responses={200: _payment_schema})
+    @extend_schema(request=ParkingPaySerializer, responses={200: _payment_schema})
     @idempotent
     def post(self, request, payment_id):
         selectors.payment_for_customer(request.user, payment_id)
-        ser = PaySerializer(data=request.data)
+        ser = ParkingPaySerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         payment = services.payment_pay(payment_id=payment_id, user=request.user, coupon_id=ser.validated_data["coupon"])
         return Response(payment_data(payment))
@@ -406,6 +442,7 @@ urlpatterns = [
     path("operator/lots", LotsView.as_view(), name="api-operator-lots"),
     path("operator/lots/<int:lot_id>", LotDetailView.as_view(), name="api-operator-lot"),
     path("operator/lots/<int:lot_id>/quote", QuoteView.as_view(), name="api-operator-lot-quote"),
+    path("operator/lots/<int:lot_id>/sessions", LotSessionsView.as_view(), name="api-operator-lot-sessions"),
     path("operator/lots/<int:lot_id>/entries", EntryView.as_view(), name="api-operator-lot-entries"),
     path("operator/lots/<int:lot_id>/exits", ExitView.as_view(), name="api-operator-lot-exits"),
     path("vehicles", VehiclesView.as_view(), name="api-vehicles"),

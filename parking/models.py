@@ -176,6 +176,9 @@ class ParkingSession(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="parking_sessions"
     )
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    # The tariff in force when the car entered (parking/tariffs.py JSON): changing a lot's tariff
+    # never reprices a stay already under way. Null for stays recorded before tariffs were kept.
+    tariff = models.JSONField(null=True, blank=True)
     entered_at = models.DateTimeField()
     exited_at = models.DateTimeField(null=True, blank=True)
     # Tariff price of the whole stay, fixed at exit (before coupons).

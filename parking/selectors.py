@@ -14,7 +14,7 @@ from config.errors import NotFound
 
 from .models import Lot, ParkingPayment, ParkingSession, Tariff, Vehicle
 from .scoping import organization_of
-from .tariffs import TariffRule, fee_for_stay
+from .tariffs import TariffRule, fee_for_stay, parse_rule
 
 # --- access helpers -----------------------------------------------------------------------------
 
@@ -70,6 +70,16 @@ def session_for_lot(lot: Lot, session_id) -> ParkingSession:
     return session
 
 
+def sessions_for_lot(lot: Lot, *, status: str | None = None) -> QuerySet[ParkingSession]:
+    """A lot's sessions, newest first; `status` is open, closed or unpaid (closed with a fee due)."""
+    qs = _session_qs().filter(lot=lot)
+    if status == "unpaid":
+        qs = qs.filter(payments__status=ParkingPayment.Status.UNPAID, status=ParkingSession.Status.CLOSED)
+    elif status in (ParkingSession.Status.OPEN, ParkingSession.Status.CLOSED):
+        qs = qs.filter(status=status)
+    return qs.order_by("-entered_at", "-id")
+
+
 def sessions_for_customer(user) -> QuerySet[ParkingSession]:
     return _session_qs().filter(user=user).order_by("-entered_at", "-id")
 
@@ -121,6 +131,13 @@ def tariff_for(lot: Lot, vehicle_type: str) -> TariffRule:
     return tariff.rule if tariff is not None else TariffRule()
 
 
+def session_rule(session: ParkingSession) -> TariffRule:
+    """The rule a stay is priced with: the tariff kept at entry, else the lot's current one."""
+    if session.tariff:
+        return parse_rule(session.tariff)
+    return tariff_for(session.lot, session.vehicle_type)
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """What a stay costs at a moment: `fee` the tariff price an exit at that moment would fix,
@@ -153,7 +170,7 @@ def snapshot(session: ParkingSession, at: datetime | None = None, *, payments=No
     elif leave_by is not None and at <= leave_by:
         fee = covered
     else:
-        rule = tariff_for(session.lot, session.vehicle_type)
+        rule = session_rule(session)
         fee = max(covered, fee_for_stay(rule, session.entered_at, max(at, session.entered_at), tz=_tz()))
     return Snapshot(
         fee=fee, covered=covered, due=max(0, fee - covered), paid=money, discount=discount, leave_by=leave_by, at=at

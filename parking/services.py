@@ -30,7 +30,7 @@ from config.errors import DomainError, NotFound
 
 from .models import Lot, Operator, Organization, ParkingPayment, ParkingSession, Tariff, Vehicle
 from .plates import is_new_energy_plate, is_valid_plate, normalize_plate
-from .selectors import Snapshot, snapshot, tariff_for
+from .selectors import Snapshot, session_rule, snapshot, tariff_for
 from .tariffs import TariffRule, fee_for_stay, percent_off
 
 User = get_user_model()
@@ -86,6 +86,22 @@ def lot_create(
             details={"name": ["Your organization already has a lot with this name."]},
         ) from exc
     return Lot.objects.prefetch_related("tariffs").get(pk=lot.pk)
+
+
+def lot_recount_occupancy(*, lot_id: int) -> int:
+    """Set a lot's occupancy to the number of cars parked in it (repairs drift after manual fixes).
+    Under the lot's row lock, so no gate event moves the counter meanwhile."""
+    with transaction.atomic():
+        lot = Lot.objects.select_for_update().get(pk=lot_id)
+        parked = ParkingSession.objects.filter(lot=lot, status=ParkingSession.Status.OPEN).count()
+        if parked > lot.capacity:
+            raise DomainError(
+                "invalid_state",
+                "More cars are parked than the lot holds; raise its capacity first.",
+                details={"parked": parked, "capacity": lot.capacity},
+            )
+        Lot.objects.filter(pk=lot.pk).update(occupancy=parked)
+    return parked
 
 
 # --- plates and gate events -----------------------------------------------------------------------
@@ -144,6 +160,7 @@ def session_enter(*, lot: Lot, plate: str, at: datetime, vehicle_type: str | Non
                     vehicle_type=vehicle_type,
                     vehicle=vehicle,
                     user_id=vehicle.user_id if vehicle else None,
+                    tariff=tariff_for(lot, vehicle_type).as_dict(),
                     entered_at=at,
                 )
         except IntegrityError as exc:
@@ -269,7 +286,7 @@ def coupon_discount(*, voucher, fee: int, session: ParkingSession, covered: int,
     elif kind == Voucher.BenefitType.FREE:
         off = fee
     elif kind == Voucher.BenefitType.MINUTES:
-        rule = tariff_for(session.lot, session.vehicle_type)
+        rule = session_rule(session)
         shortened = fee_for_stay(rule, session.entered_at, until, tz=timezone.get_default_timezone(), minutes_off=value)
         off = fee - max(0, shortened - covered)
     else:  # pragma: no cover - the model's choices are exhaustive
@@ -312,8 +329,9 @@ def payment_pay(*, payment_id: int, user, coupon_id=None) -> ParkingPayment:
     payment is first refreshed to the amount due now, so what is charged is what the stay costs at
     the moment of paying. The coupon becomes `used` and the wallet is debited in one transaction:
     a short wallet leaves the coupon paid and the payment unpaid."""
-    payment = ParkingPayment.objects.filter(pk=payment_id, session__user=user).values_list("session_id", flat=True)
-    session_id = payment.first()
+    session_id = (
+        ParkingPayment.objects.filter(pk=payment_id, session__user=user).values_list("session_id", flat=True).first()
+    )
     if session_id is None:
         raise NotFound()
     with transaction.atomic():

@@ -92,6 +92,17 @@ def vehicle_auto_pay(request, vehicle_id):
 
 
 @login_required
+@require_POST
+@page_not_found_on_404
+def vehicle_remove(request, vehicle_id):
+    vehicle = selectors.vehicle_for_customer(request.user, vehicle_id)
+    plate = vehicle.plate
+    services.vehicle_remove(vehicle=vehicle)
+    messages.success(request, _("Vehicle %(plate)s removed.") % {"plate": plate})
+    return redirect("parking-vehicles")
+
+
+@login_required
 def sessions(request):
     now = timezone.now()
     rows = [(s, selectors.snapshot(s, now)) for s in selectors.sessions_for_customer(request.user)[:100]]

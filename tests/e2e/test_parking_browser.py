@@ -54,3 +54,26 @@ def test_pay_a_parking_fee_with_a_coupon_through_the_pages(page):
     coupon.refresh_from_db()
     assert coupon.status == Order.Status.USED
     assert balance(driver) == 1400
+
+
+def test_operator_sees_the_lot_report_in_the_admin(page):
+    operator = OperatorFactory(user__username="lotboss")
+    lot = services.lot_create(organization=operator.organization, name="Harbour", capacity=4, tariff=TariffRule())
+    driver = UserFactory()
+    WalletFactory(user=driver)
+    fund(driver, 5000)
+    services.vehicle_register(user=driver, plate="粤B12345", auto_pay=True)
+    services.session_enter(lot=lot, plate="粤B12345", at=ago(200))
+    services.session_exit(lot=lot, plate="粤B12345", at=ago(100))
+    services.session_enter(lot=lot, plate="粤B54321", at=ago(30))
+
+    page.goto(page.base_url + "/admin/login/")
+    page.fill("input[name=username]", "lotboss")
+    page.fill("input[name=password]", "s3cure-pass-word")
+    page.click("input[type=submit]")
+    page.goto(page.base_url + "/admin/parking/lot/")
+    page.click("text=Occupancy and revenue")
+    page.wait_for_selector("[data-testid=revenue-total]")
+    assert page.locator("[data-testid=revenue-total]").inner_text() == "¥9.00"
+    assert "1 / 4" in page.content()
+    shot(page, "parking-admin-lot-report")

@@ -73,3 +73,70 @@ def test_sessions_cannot_be_edited_in_the_admin(admin_web, lot):
     assert res.status_code == 403
     session.refresh_from_db()
     assert session.plate == "粤B77777"
+
+
+def test_capacity_cannot_drop_below_the_cars_parked(admin_web, lot):
+    for i in range(3):
+        services.session_enter(lot=lot, plate=f"粤B1111{i}", at=ago(10))
+    res = admin_web.post(
+        f"/admin/parking/lot/{lot.pk}/change/",
+        {
+            "name": lot.name,
+            "capacity": 2,
+            "grace_minutes": 15,
+            "tariffs-TOTAL_FORMS": "0",
+            "tariffs-INITIAL_FORMS": "0",
+            "tariffs-MIN_NUM_FORMS": "0",
+            "tariffs-MAX_NUM_FORMS": "1000",
+        },
+    )
+    assert res.status_code == 200 and "capacity cannot be lower" in res.content.decode()
+    lot.refresh_from_db()
+    assert lot.capacity == 10
+
+
+def test_operator_adds_a_lot_with_a_tariff_in_the_admin(admin_web, operator):
+    from parking.models import Lot
+
+    res = admin_web.post(
+        "/admin/parking/lot/add/",
+        {
+            "name": "Admin-made",
+            "capacity": 30,
+            "grace_minutes": 10,
+            "tariffs-TOTAL_FORMS": "1",
+            "tariffs-INITIAL_FORMS": "0",
+            "tariffs-MIN_NUM_FORMS": "0",
+            "tariffs-MAX_NUM_FORMS": "1000",
+            "tariffs-0-vehicle_type": "small",
+            "tariffs-0-free_minutes": "15",
+            "tariffs-0-first_minutes": "60",
+            "tariffs-0-first_price": "600",
+            "tariffs-0-unit_minutes": "30",
+            "tariffs-0-unit_price": "200",
+            "tariffs-0-cap_per_24h": "3000",
+        },
+    )
+    assert res.status_code == 302, res.content.decode()[:2000]
+    lot = Lot.objects.get(name="Admin-made")
+    assert lot.organization == operator.organization and lot.tariffs.get().first_price == 600
+
+
+def test_session_page_shows_its_payments(admin_web, lot, customer):
+    _activity(lot, customer)
+    session = ParkingSession.objects.get(plate="粤B99999")
+    html = admin_web.get(f"/admin/parking/parkingsession/{session.pk}/change/").content.decode()
+    assert "Parking payments" in html and "unpaid" in html.lower()
+
+
+def test_recount_occupancy_action(admin_web, lot):
+    from parking.models import Lot
+
+    services.session_enter(lot=lot, plate="粤B77777", at=ago(10))
+    Lot.objects.filter(pk=lot.pk).update(occupancy=7)  # drift
+    res = admin_web.post(
+        "/admin/parking/lot/", {"action": "recount_occupancy", "_selected_action": [lot.pk]}, follow=True
+    )
+    assert "1 cars parked" in res.content.decode()
+    lot.refresh_from_db()
+    assert lot.occupancy == 1

@@ -169,3 +169,30 @@ def test_same_plate_entering_twice_at_once_parks_once(lot):
     codes = sorted(getattr(r, "code", "ok") for r in results)
     assert codes.count("ok") == 1 and codes.count("already_parked") == 11
     assert Lot.objects.get(pk=lot.pk).occupancy == 1
+
+
+def test_one_coupon_racing_on_two_payments_is_used_once(lot):
+    from django.utils import timezone
+
+    from orders.models import Order
+    from tests.factories import OrderFactory, VoucherFactory
+
+    user = _driver("粤B12345", auto_pay=False)
+    second = services.lot_create(organization=lot.organization, name="Race 2", capacity=5, tariff=TariffRule())
+    with top_up_without_settling():
+        fund(user, 5000)
+    payments = []
+    for where in (lot, second):
+        session = services.session_enter(lot=where, plate="粤B12345", at=ago(100))
+        payments.append(services.payment_refresh(session=session)[1].pk)
+    voucher = VoucherFactory(organization=lot.organization, benefit_type="amount", benefit_value=300)
+    coupon = OrderFactory(user=user, voucher=voucher, status=Order.Status.PAID, paid_at=timezone.now())
+    results = race(
+        *[lambda pid=pid: services.payment_pay(payment_id=pid, user=user, coupon_id=coupon.pk) for pid in payments]
+    )
+    codes = sorted(getattr(r, "code", "ok") for r in results)
+    assert codes == ["invalid_state", "ok"]
+    assert ParkingPayment.objects.filter(coupon=coupon, status="paid").count() == 1
+    assert Order.objects.get(pk=coupon.pk).status == "used"
+    assert Wallet.objects.get(user=user).balance == 5000 - 600
+    _ledger_matches_balances()

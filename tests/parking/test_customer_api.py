@@ -235,3 +235,13 @@ def test_sessions_list_query_count(cust_client, customer, lot, django_assert_max
         services.session_exit(lot=lot, plate="粤B12345", at=ago(480 - i * 60))
     with django_assert_max_num_queries(4):  # token, sessions, tariffs, payments: not one per row
         assert len(cust_client.get("/api/v1/parking/sessions").json()) == 5
+
+
+@pytest.mark.parametrize("raw", ["null", "[]", '"x"', '{"coupon": 12}', '{"coupon": true}'])
+def test_pay_with_a_bad_body_is_400(cust_client, customer, lot, raw):
+    session = _parked(customer, lot)
+    _, payment = services.payment_refresh(session=session)
+    res = cust_client.post(f"/api/v1/parking/payments/{payment.pk}/pay", data=raw, content_type="application/json")
+    _code(res, 400, "validation_error")
+    payment.refresh_from_db()
+    assert payment.status == "unpaid"

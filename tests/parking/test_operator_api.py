@@ -144,6 +144,16 @@ def test_quote_exit_before_entry_is_400(op_client, lot):
     assert "exited_at" in _code(res, 400, "validation_error")["details"]
 
 
+def test_quote_longer_than_a_year_is_400(op_client, lot):
+    entered = timezone.now()
+    res = op_client.post(
+        f"/api/v1/operator/lots/{lot.pk}/quote",
+        {"entered_at": entered.isoformat(), "exited_at": (entered + timedelta(days=367)).isoformat()},
+        format="json",
+    )
+    assert "exited_at" in _code(res, 400, "validation_error")["details"]
+
+
 def test_quote_garbage_times_is_400(op_client, lot):
     res = op_client.post(
         f"/api/v1/operator/lots/{lot.pk}/quote", {"entered_at": "yesterday", "exited_at": 5}, format="json"
@@ -287,3 +297,46 @@ def test_exit_query_count(op_client, lot, django_assert_max_num_queries):
     assert _enter(op_client, lot).status_code == 201
     with django_assert_max_num_queries(22):  # gate event, session, lot, payment (no debit)
         assert _exit(op_client, lot).status_code == 200
+
+
+def test_a_tariff_change_does_not_reprice_a_stay_under_way(op_client, lot):
+    from parking.models import Tariff
+
+    assert _enter(op_client, lot, plate="粤B11111", minutes_ago=100).status_code == 201
+    Tariff.objects.filter(lot=lot).update(first_price=1000, cap_per_24h=5000)
+    assert _enter(op_client, lot, plate="粤B22222", minutes_ago=100).status_code == 201
+    assert _exit(op_client, lot, plate="粤B11111").json()["fee"] == 900  # the tariff at its entry
+    assert _exit(op_client, lot, plate="粤B22222").json()["fee"] == 1400  # the new one
+
+
+@pytest.mark.parametrize("raw", ["null", "[]", '"plate"', "42", "{bad json"])
+def test_non_object_bodies_are_400(op_client, cust_client, lot, raw):
+    for client, url in [
+        (op_client, "/api/v1/operator/lots"),
+        (op_client, f"/api/v1/operator/lots/{lot.pk}/quote"),
+        (op_client, f"/api/v1/operator/lots/{lot.pk}/entries"),
+        (op_client, f"/api/v1/operator/lots/{lot.pk}/exits"),
+        (cust_client, "/api/v1/vehicles"),
+    ]:
+        res = client.post(url, data=raw, content_type="application/json")
+        _code(res, 400, "validation_error")
+
+
+def test_lot_sessions_by_status(op_client, lot, django_assert_max_num_queries):
+    _enter(op_client, lot, plate="粤B11111", minutes_ago=100)
+    _exit(op_client, lot, plate="粤B11111", minutes_ago=50)  # unregistered: its fee stays unpaid
+    _enter(op_client, lot, plate="粤B22222", minutes_ago=10)
+    url = f"/api/v1/operator/lots/{lot.pk}/sessions"
+    with django_assert_max_num_queries(8):
+        assert [s["plate"] for s in op_client.get(url).json()] == ["粤B22222", "粤B11111"]
+    assert [s["plate"] for s in op_client.get(url + "?status=open").json()] == ["粤B22222"]
+    unpaid = op_client.get(url + "?status=unpaid").json()
+    assert [(s["plate"], s["due"]) for s in unpaid] == [("粤B11111", 500)]  # 50 minutes
+    _code(op_client.get(url + "?status=weird"), 400, "validation_error")
+    _code(op_client.get(f"/api/v1/operator/lots/{LotFactory().pk}/sessions"), 404, "not_found")
+
+
+def test_operator_lists_their_lots(op_client, lot):
+    LotFactory()  # another organization's
+    assert [item["id"] for item in op_client.get("/api/v1/operator/lots").json()] == [lot.pk]
+    assert op_client.get(f"/api/v1/operator/lots/{lot.pk}").json()["name"] == lot.name

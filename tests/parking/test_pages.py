@@ -93,3 +93,13 @@ def test_someone_elses_pay_page_is_404(web, lot):
     session = services.session_enter(lot=lot, plate="粤B54321", at=ago(100))
     assert web.get(f"/parking/sessions/{session.pk}/pay/").status_code == 404
     assert not ParkingPayment.objects.exists()
+
+
+def test_remove_vehicle_frees_the_plate(web, customer):
+    vehicle, _ = services.vehicle_register(user=customer, plate="粤B12345")
+    other, _ = services.vehicle_register(user=UserFactory(), plate="粤B54321")
+    assert web.post(f"/parking/vehicles/{other.pk}/remove/").status_code == 404
+    res = web.post(f"/parking/vehicles/{vehicle.pk}/remove/", follow=True)
+    assert "removed" in res.content.decode()
+    assert not Vehicle.objects.filter(plate="粤B12345").exists()
+    assert Vehicle.objects.filter(plate="粤B54321").exists()

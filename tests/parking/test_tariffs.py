@@ -81,11 +81,11 @@ def test_exit_before_entry_is_a_validation_error():
     assert exc.value.code == "validation_error"
 
 
-def test_stay_longer_than_a_year_is_refused():
+def test_very_long_stays_are_priced_quickly():
     entered = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
-    with pytest.raises(DomainError) as exc:
-        fee_for_stay(CONTRACT, entered, entered + timedelta(days=367))
-    assert exc.value.code == "validation_error"
+    rule = TariffRule(unit_minutes=1, unit_price=1, cap_per_24h=10**6, night=NIGHT.night)
+    fee = fee_for_stay(rule, entered, entered + timedelta(days=1000, minutes=61), tz=SHANGHAI)
+    assert fee == 1000 * window_cost(rule, 1440, 16 * 60) + window_cost(rule, 61, 16 * 60)
 
 
 def test_minutes_off_shortens_the_stay_before_pricing():
