@@ -7,16 +7,17 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import PurchaseThrottle, idempotent
+from config.api import idempotent
 from orders.serializers import OrderSerializer
 
 from .auth import CachedTokenAuthentication
 from .services import voucher_purchase
+from .throttles import FastPurchaseThrottle
 
 
 class PurchaseView(APIView):
     authentication_classes = [CachedTokenAuthentication, SessionAuthentication]
-    throttle_classes = [PurchaseThrottle]
+    throttle_classes = [FastPurchaseThrottle]
 
     @extend_schema(request=None, responses={201: OrderSerializer, 202: OrderSerializer})
     @idempotent
@@ -25,6 +26,14 @@ class PurchaseView(APIView):
             voucher_id=voucher_id, user=request.user, idempotency_key=request.headers.get("Idempotency-Key")
         )
         return Response({"order": OrderSerializer(result.order).data}, status=202 if result.accepted_async else 201)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if response.status_code in (409, 429):
+            # Sold out, limit, window, throttled: the expected answers of a flash sale, by the
+            # thousand. Django would log each as a WARNING (django.request); they are not incidents.
+            response._has_been_logged = True
+        return response
 
 
 urlpatterns = [
