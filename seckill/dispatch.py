@@ -66,6 +66,10 @@ def _run(q: queue.SimpleQueue) -> None:
             intake_orders.apply_async(kwargs={"orders": batch})
         except Exception:  # the pending entries stay in Redis: the reconciliation re-enqueues them
             log.exception("seckill dispatch failed for %s orders (reconciliation will re-enqueue)", len(batch))
+        finally:
+            from django.db import connection
+
+            connection.close()  # only an eager (test) run opens one here; never keep it
 
 
 def pending_in_process() -> int:

@@ -111,8 +111,9 @@ def purchase_through_database(
     _check_window(voucher, accepted_at or now)
     if voucher.stock is not None and voucher.stock <= 0 and check_first:
         raise DomainError("sold_out")  # the caller's read says so: no transaction for it
-    if check_first:
-        # Friendly early answer; the authoritative check happens in the transaction below.
+    if check_first and voucher.per_user_limit > 1:
+        # Friendly early answer; the authoritative count happens under the row lock below. (Limit
+        # 1 needs no early read: the partial unique index refuses the insert just as early.)
         held = live_orders_count(user_id=user_id, voucher_id=voucher.pk)
         if held >= voucher.per_user_limit:
             raise _limit_error(voucher, held)
