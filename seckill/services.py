@@ -256,6 +256,7 @@ def purchase_through_redis(*, meta: dict[str, str], stock: int, user: AbstractBa
 def voucher_purchase(*, voucher_id: int, user: AbstractBaseUser, idempotency_key: str | None = None) -> PurchaseResult:
     """Buy one unit of a voucher for `user`: 201-style (written) through the database gate, or
     202-style (accepted, `processing`) through the Redis gate for flash sales when it is on."""
+    voucher = None
     if gate.enabled():
         meta, stock = gate.peek(voucher_id)
         if not meta or stock is None:
@@ -267,7 +268,8 @@ def voucher_purchase(*, voucher_id: int, user: AbstractBaseUser, idempotency_key
         if meta and stock is not None and meta.get("kind") == Voucher.Kind.SECKILL:
             order = purchase_through_redis(meta=meta, stock=stock, user=user)
             return PurchaseResult(order=order, accepted_async=True)
-    voucher = Voucher.objects.filter(pk=voucher_id).first()
+    if voucher is None:
+        voucher = Voucher.objects.filter(pk=voucher_id).first()
     if voucher is None or voucher.status != Voucher.Status.LISTED:
         raise DomainError("not_found", "This voucher is not on sale.", status=404)
     purchase_rules_check(voucher=voucher, user=user)
@@ -440,4 +442,15 @@ def intake_give_up(*, order_id: str, voucher_id: int, user_id: int, accepted_ms:
     )
     _tidy(order, voucher_id=voucher_id, user_id=user_id)
     log.error("seckill intake gave up order=%s voucher=%s reason=%s", oid, voucher_id, reason)
+    if order.status == Order.Status.FAILED and order.failure_code == "intake_failed":
+        from coupons.models import Alert
+        from coupons.services import alert_raise
+
+        alert_raise(
+            organization_id=voucher.organization_id,
+            voucher_id=voucher.pk,
+            kind=Alert.Kind.INTAKE_FAILED,
+            message=f"An accepted order of “{voucher.title}” could not be written and was cancelled: {reason[:200]}",
+            details={"order": str(oid), "user": user_id, "reason": reason[:500]},
+        )
     return order

@@ -223,6 +223,7 @@ def _retries_then_give_up(monkeypatch):
     row = Order.objects.get(pk=order.pk)
     assert row.status == Order.Status.FAILED and row.failure_code == "intake_failed"
     assert "not charged" in row.failure_reason
+    assert Alert.objects.get(kind=Alert.Kind.INTAKE_FAILED).details["order"] == str(order.pk)
     # The unit and the customer's slot are back: he can try again.
     assert gate.peek(voucher.pk)[1] == 5
     assert not gate.client().hget(gate.keys(voucher.pk).buyers, user.pk)
