@@ -23,7 +23,10 @@ class PurchaseView(APIView):
     @idempotent
     def post(self, request, voucher_id: int):
         result = voucher_purchase(
-            voucher_id=voucher_id, user=request.user, idempotency_key=request.headers.get("Idempotency-Key")
+            voucher_id=voucher_id,
+            user=request.user,
+            idempotency_key=request.headers.get("Idempotency-Key"),
+            peeked=getattr(request, "gate_peek", None),
         )
         return Response({"order": OrderSerializer(result.order).data}, status=202 if result.accepted_async else 201)
 

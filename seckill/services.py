@@ -253,12 +253,20 @@ def purchase_through_redis(*, meta: dict[str, str], stock: int, user: AbstractBa
     )
 
 
-def voucher_purchase(*, voucher_id: int, user: AbstractBaseUser, idempotency_key: str | None = None) -> PurchaseResult:
+def voucher_purchase(
+    *,
+    voucher_id: int,
+    user: AbstractBaseUser,
+    idempotency_key: str | None = None,
+    peeked: tuple[dict, int | None] | None = None,
+) -> PurchaseResult:
     """Buy one unit of a voucher for `user`: 201-style (written) through the database gate, or
-    202-style (accepted, `processing`) through the Redis gate for flash sales when it is on."""
+    202-style (accepted, `processing`) through the Redis gate for flash sales when it is on.
+    `peeked` is the gate's (meta, stock) when the caller already read it (the API's throttle
+    reads it in the same round trip)."""
     voucher = None
     if gate.enabled():
-        meta, stock = gate.peek(voucher_id)
+        meta, stock = peeked if peeked is not None else gate.peek(voucher_id)
         if not meta or stock is None:
             voucher = _load_from_database(voucher_id)
             if voucher is None:

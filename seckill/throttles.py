@@ -2,8 +2,9 @@
 
 DRF's UserRateThrottle keeps a pickled list of timestamps per customer in the cache (a GET and a
 SET per request). With Redis configured this counts in a fixed window instead: INCR and EXPIRE NX
-in one pipeline, the same rate setting (`purchase`, THROTTLE_PURCHASE). Without Redis (the
-embedded default) it is DRF's throttle unchanged."""
+in one pipeline, the same rate setting (`purchase`, THROTTLE_PURCHASE); with the Redis gate on, the
+same round trip also reads the voucher's gate (meta and stock), which the purchase then uses.
+Without Redis (the embedded default) it is DRF's throttle unchanged."""
 
 import time
 
@@ -31,8 +32,17 @@ class FastPurchaseThrottle(PurchaseThrottle):
         redis_key = f"{settings.SECKILL_KEY_PREFIX}:thr:{key}:{bucket}"
         pipe.incr(redis_key)
         pipe.expire(redis_key, window + 1, nx=True)
-        count, _ = pipe.execute()
-        return count <= self.num_requests
+        voucher_id = view.kwargs.get("voucher_id") if gate.enabled() else None
+        if voucher_id is not None:
+            # The same round trip reads the sale's gate for the purchase that follows.
+            k = gate.keys(voucher_id)
+            pipe.hgetall(k.meta)
+            pipe.get(k.stock)
+        answers = pipe.execute()
+        if voucher_id is not None:
+            meta, stock = answers[2], answers[3]
+            request.gate_peek = (meta, None if stock is None else int(stock))
+        return answers[0] <= self.num_requests
 
     def wait(self):
         if not settings.REDIS_URL:
