@@ -14,8 +14,9 @@ each run (orders == units sold, no customer twice, gate == database). Figures go
 test-output/bench.json. Benchmarks never pass or fail on a timing; the audit failing exits 1.
 
 Environment: BENCH_DATABASE (default parkmarket_bench, dropped and re-created), BENCH_REDIS_URL
-(default redis://127.0.0.1:6379/15, flushed: keep it for the benchmark), BENCH_SECONDS (8), BENCH_CLIENTS (64),
-BENCH_WORKERS / BENCH_THREADS (gunicorn, default 2 x 4 as the Procfile), BENCH_PORT (8765).
+(default: a private redis-server started on a free port for the run and stopped after; a given
+URL is flushed), BENCH_SECONDS (8), BENCH_CLIENTS (64), BENCH_WORKERS / BENCH_THREADS (gunicorn,
+default 2 x 4 as the Procfile), BENCH_PORT (8765), BENCH_BUYERS (12000).
 """
 
 import asyncio
@@ -38,8 +39,22 @@ PG_HOST = os.environ.get("BENCH_PG_HOST", "127.0.0.1")
 PG_USER = os.environ.get("BENCH_PG_USER", "postgres")
 DB_NAME = os.environ.get("BENCH_DATABASE", "parkmarket_bench")
 DATABASE_URL = f"postgres://{PG_USER}@{PG_HOST}:5432/{DB_NAME}"
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
-SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# A private Redis for the run (other sessions flush their own database numbers on the shared
+# server); BENCH_REDIS_URL points the run at an existing one instead.
+OWN_REDIS_PORT = None if os.environ.get("BENCH_REDIS_URL") else _free_port()
+REDIS_URL = os.environ.get("BENCH_REDIS_URL") or f"redis://127.0.0.1:{OWN_REDIS_PORT}/0"
+SECONDS = float(os.environ.get("BENCH_SECONDS", "9"))  # per kind of run, split in ROUNDS slices
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "64"))
 WORKERS = os.environ.get("BENCH_WORKERS", "2")
 THREADS = os.environ.get("BENCH_THREADS", "4")
@@ -278,24 +293,28 @@ async def _one_request(method: str, path: str, token: str | None) -> tuple[int, 
         writer.close()
 
 
-async def _load(method: str, path: str, tokens: list[str], *, seconds: float, cycle: bool) -> dict:
-    """CLIENTS keep-alive connections; each sends the next request as soon as the last answered.
-    Tokens are handed out in order; with cycle=False each is used once and the run ends early
-    when they run out (a purchase per customer)."""
+class Tokens:
+    """Customers' tokens handed out in order. cycle=False: each is used once, across runs (a
+    purchase per customer); a run ends early when they run out."""
+
+    def __init__(self, items: list[str], *, cycle: bool):
+        self.items, self.cycle, self.pos = items, cycle, 0
+
+    def next(self) -> str | None:
+        if self.pos >= len(self.items):
+            if not self.cycle:
+                return None
+            self.pos = 0
+        self.pos += 1
+        return self.items[self.pos - 1]
+
+
+async def _load(method: str, path: str, tokens: Tokens, *, seconds: float) -> dict:
+    """CLIENTS keep-alive connections; each sends the next request as soon as the last answered."""
     latencies: list[float] = []
     statuses: dict[str, int] = {}
-    bodies: list[bytes] = []
-    index = 0
     deadline = time.perf_counter() + seconds
-
-    def next_token():
-        nonlocal index
-        if index >= len(tokens):
-            if not cycle:
-                return None
-            index = 0
-        index += 1
-        return tokens[index - 1]
+    next_token = tokens.next
 
     async def client():
         reader = writer = None
@@ -320,8 +339,6 @@ async def _load(method: str, path: str, tokens: list[str], *, seconds: float, cy
                 m = re.search(rb'"code":\s*"(\w+)"', body)
                 key = f"409 {m.group(1).decode() if m else '?'}"
             statuses[key] = statuses.get(key, 0) + 1
-            if status in (201, 202):
-                bodies.append(body)
             if close:
                 writer.close()
                 writer = None
@@ -340,12 +357,14 @@ async def _load(method: str, path: str, tokens: list[str], *, seconds: float, cy
         "p50_ms": round(latencies[n // 2] * 1000, 2) if n else None,
         "p99_ms": round(latencies[min(n - 1, int(n * 0.99))] * 1000, 2) if n else None,
         "statuses": statuses,
-        "_bodies": bodies,
+        "_latencies": [x * 1000 for x in latencies],
     }
 
 
-def load(method: str, path: str, tokens: list[str], *, seconds: float = SECONDS, cycle: bool = True) -> dict:
-    result = asyncio.run(_load(method, path, tokens, seconds=seconds, cycle=cycle))
+def load(method: str, path: str, tokens, *, seconds: float = SECONDS, cycle: bool = True) -> dict:
+    if not isinstance(tokens, Tokens):
+        tokens = Tokens(tokens, cycle=cycle)
+    result = asyncio.run(_load(method, path, tokens, seconds=seconds))
     log(f"  {result['requests']} requests, {result['rps']} req/s, p50 {result['p50_ms']} ms, {result['statuses']}")
     return result
 
@@ -419,7 +438,7 @@ END;
 """
 
 
-def pgbench(voucher_id: int, org_id: int) -> dict:
+def pgbench(voucher_id: int, org_id: int, *, seconds: float) -> dict:
     from django.contrib.auth import get_user_model
 
     ids = get_user_model().objects.order_by("id").values_list("id", flat=True)
@@ -439,7 +458,7 @@ def pgbench(voucher_id: int, org_id: int) -> dict:
         "-j",
         "2",
         "-T",
-        str(int(SECONDS)),
+        str(max(1, round(seconds))),
         "-f",
         str(script),
         "-D",
@@ -468,19 +487,52 @@ def pgbench(voucher_id: int, org_id: int) -> dict:
     n = len(lat)
     return {
         "requests": n,
-        "seconds": SECONDS,
+        "seconds": max(1, round(seconds)),
         "rps": round(tps, 1),
         "p50_ms": round(lat[n // 2], 2) if n else None,
         "p99_ms": round(lat[min(n - 1, int(n * 0.99))], 2) if n else None,
         "statuses": {"committed": n},
+        "_latencies": lat,
     }
 
 
 # --- main -------------------------------------------------------------------------------------------
 
 
+def own_redis():
+    """Start the run's private redis-server (no persistence), or nothing when BENCH_REDIS_URL is set."""
+    if OWN_REDIS_PORT is None:
+        return None
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(OWN_REDIS_PORT), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=tempfile.gettempdir(),
+    )
+    import redis
+
+    for _ in range(100):
+        try:
+            redis.Redis.from_url(REDIS_URL).ping()
+            return proc
+        except redis.RedisError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("the benchmark's redis-server did not start")
+
+
 def main() -> int:
     (ROOT / "test-output").mkdir(exist_ok=True)
+    redis_proc = own_redis()
+    try:
+        return _main()
+    finally:
+        if redis_proc is not None:
+            redis_proc.terminate()
+            redis_proc.wait(10)
+
+
+def _main() -> int:
     t0 = time.time()
     log(f"fresh database {DB_NAME}, Redis {REDIS_URL}")
     fresh_database()
@@ -494,53 +546,79 @@ def main() -> int:
     results: dict[str, dict] = {}
     audits: dict[str, dict] = {}
 
-    noops: list[dict] = []
+    # The machine may be shared: each comparison alternates its two sides in short slices
+    # (ROUNDS x SLICE seconds each) and the ratio is the median of the rounds' ratios.
+    rounds, slice_s = ROUNDS, SECONDS / ROUNDS
+    runs: dict[str, list[dict]] = {k: [] for k in ("noop", "redis", "soldout", "soldout_nocache", "db", "pgbench")}
     soldout_path = f"/api/v1/vouchers/{vouchers['soldout']}/purchase"
+    redis_path = f"/api/v1/vouchers/{vouchers['redis']}/purchase"
+    buyers_r = Tokens(redis_buyers, cycle=False)
+    buyers_d = Tokens(db_buyers, cycle=False)
     with Server():
-        log("warm-up")
+        log("warm-up; customers' first tries on the sold-out sale (each worker process learns the tokens)")
         load("GET", "/api/v1/auth/me", retriers, seconds=2)
-        log("noop: GET /api/v1/auth/me")
-        noops.append(load("GET", "/api/v1/auth/me", retriers))
-        log("redis: purchases through the Redis gate (intake queued, worker started after)")
-        results["redis"] = load("POST", f"/api/v1/vouchers/{vouchers['redis']}/purchase", redis_buyers, cycle=False)
-        log("soldout: purchases of a sold-out flash sale, customers retrying")
-        for _ in range(2):  # their first tries (each worker process learns the tokens)
+        for _ in range(2):
             load("POST", soldout_path, retriers, seconds=5, cycle=False)
-        results["soldout"] = load("POST", soldout_path, retriers)
-        log("noop again (the machine is shared: ratios use the mean of the no-op runs)")
-        noops.append(load("GET", "/api/v1/auth/me", retriers))
-    accepted = results["redis"]["statuses"].get("202", 0)
+        for i in range(rounds):
+            log(f"round {i + 1}/{rounds}: noop, redis (intake queued; worker started after), soldout")
+            runs["noop"].append(load("GET", "/api/v1/auth/me", retriers, seconds=slice_s))
+            runs["redis"].append(load("POST", redis_path, buyers_r, seconds=slice_s))
+            runs["soldout"].append(load("POST", soldout_path, retriers, seconds=slice_s))
+    accepted = sum(r["statuses"].get("202", 0) for r in runs["redis"])
     log(f"draining {accepted} accepted orders with a Celery worker")
     with Worker():
         drain = wait_for_intake(vouchers["redis"], accepted)
-    results["redis"]["intake_drain_seconds"] = round(drain, 2)
-    results["redis"]["intake_orders_per_second"] = round(accepted / drain, 1) if drain else None
     audits["redis"] = audit_voucher(vouchers["redis"], accepted, gate_checked=True)
 
+    nocache_noop: list[dict] = []
     with Server(SECKILL_AUTH_CACHE_SECONDS="0"):
-        log("soldout without the token memory: every answer reads the token from the database")
         load("GET", "/api/v1/auth/me", retriers, seconds=1)
-        results["soldout_nocache"] = load("POST", soldout_path, retriers)
-        noops.append(load("GET", "/api/v1/auth/me", retriers))
+        for i in range(rounds):
+            log(f"round {i + 1}/{rounds}: noop, soldout without the token memory (token read every time)")
+            nocache_noop.append(load("GET", "/api/v1/auth/me", retriers, seconds=slice_s))
+            runs["soldout_nocache"].append(load("POST", soldout_path, retriers, seconds=slice_s))
     audits["soldout"] = audit_voucher(vouchers["soldout"], 0, gate_checked=True)
 
     with Server(SECKILL_GATE="db"):
         load("GET", "/api/v1/auth/me", retriers, seconds=1)
-        log("db: purchases through the database gate")
-        results["db"] = load("POST", f"/api/v1/vouchers/{vouchers['db']}/purchase", db_buyers, cycle=False)
-    audits["db"] = audit_voucher(vouchers["db"], results["db"]["statuses"].get("201", 0), gate_checked=False)
-    results["noop"] = {
-        "requests": sum(r["requests"] for r in noops),
-        "seconds": round(sum(r["seconds"] for r in noops), 2),
-        "rps": round(statistics.mean(r["rps"] for r in noops), 1),
-        "p50_ms": round(statistics.mean(r["p50_ms"] for r in noops), 2),
-        "p99_ms": round(statistics.mean(r["p99_ms"] for r in noops), 2),
-        "statuses": {"200": sum(r["statuses"].get("200", 0) for r in noops)},
-        "runs_rps": [r["rps"] for r in noops],
-    }
+        for i in range(rounds):
+            log(f"round {i + 1}/{rounds}: db gate through gunicorn, then pgbench (same UPDATE + INSERT)")
+            runs["db"].append(load("POST", f"/api/v1/vouchers/{vouchers['db']}/purchase", buyers_d, seconds=slice_s))
+            runs["pgbench"].append(pgbench(vouchers["pgbench"], vouchers["org"], seconds=slice_s))
+    written = sum(r["statuses"].get("201", 0) for r in runs["db"])
+    audits["db"] = audit_voucher(vouchers["db"], written, gate_checked=False)
 
-    log("pgbench: the same conditional UPDATE + INSERT straight on PostgreSQL")
-    results["pgbench"] = pgbench(vouchers["pgbench"], vouchers["org"])
+    def merged(parts: list[dict]) -> dict:
+        lat = sorted(x for p in parts for x in p.pop("_latencies", []))
+        n = sum(p["requests"] for p in parts)
+        secs = sum(p["seconds"] for p in parts)
+        statuses: dict[str, int] = {}
+        for p in parts:
+            for k, v in p["statuses"].items():
+                statuses[k] = statuses.get(k, 0) + v
+        return {
+            "requests": n,
+            "seconds": round(secs, 2),
+            "rps": round(n / secs, 1) if secs else 0.0,
+            "p50_ms": round(lat[len(lat) // 2], 2) if lat else None,
+            "p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 2) if lat else None,
+            "statuses": statuses,
+            "rounds_rps": [p["rps"] for p in parts],
+        }
+
+    def ratio(a: list[dict], b: list[dict]) -> float:
+        return round(statistics.median(x["rps"] / y["rps"] for x, y in zip(a, b, strict=True) if y["rps"]), 2)
+
+    ratios = {
+        "redis_vs_noop": ratio(runs["redis"], runs["noop"]),
+        "db_vs_pgbench": ratio(runs["db"], runs["pgbench"]),
+        "soldout_vs_noop": ratio(runs["soldout"], runs["noop"]),
+        "soldout_nocache_vs_noop": ratio(runs["soldout_nocache"], nocache_noop),
+    }
+    results = {name: merged(parts) for name, parts in runs.items()}
+    results["redis"]["intake_drain_seconds"] = round(drain, 2)
+    results["redis"]["intake_orders_per_second"] = round(accepted / drain, 1) if drain else None
+
     from coupons.models import Voucher
     from orders.models import Order
 
@@ -552,14 +630,6 @@ def main() -> int:
         "ok": pg_orders == pv.initial_stock - pv.stock,
     }
 
-    for r in [*results.values(), *noops]:
-        r.pop("_bodies", None)
-    ratios = {
-        "redis_vs_noop": round(results["redis"]["rps"] / results["noop"]["rps"], 2),
-        "db_vs_pgbench": round(results["db"]["rps"] / results["pgbench"]["rps"], 2),
-        "soldout_vs_noop": round(results["soldout"]["rps"] / results["noop"]["rps"], 2),
-        "soldout_nocache_vs_noop": round(results["soldout_nocache"]["rps"] / results["noop"]["rps"], 2),
-    }
     targets = {"redis_vs_noop": 0.7, "db_vs_pgbench": 0.5, "soldout_vs_noop": 0.9, "soldout_nocache_vs_noop": 0.9}
     oversell = any(not a["ok"] for a in audits.values())
 
@@ -572,7 +642,8 @@ def main() -> int:
     print()
     for name, value in ratios.items():
         print(f"{name:<18}{value:>6}  (target >= {targets[name]})")
-    print(f"no-op runs (req/s): {results['noop']['runs_rps']} (the table shows their mean)")
+    print(f"ratios: median over {rounds} rounds of alternating {slice_s:.1f}-second slices")
+    print(f"load average at the end: {os.getloadavg()} on {os.cpu_count()} CPUs (other work on the machine counts)")
     print(
         f"intake drain: {results['redis']['intake_drain_seconds']} s for {accepted} orders "
         f"({results['redis']['intake_orders_per_second']} orders/s)"
@@ -592,7 +663,8 @@ def main() -> int:
                 "targets": targets,
                 "audits": audits,
                 "p_stats": "latency percentiles over every request of the run",
-                "median_of_rps": statistics.median([r["rps"] for r in results.values()]),
+                "rounds": rounds,
+                "loadavg_end": os.getloadavg(),
                 "took_seconds": round(time.time() - t0, 1),
             },
             indent=2,
