@@ -114,7 +114,7 @@ def _writer(request):
 
 
 class OperatorVoucherListView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(operation_id="operator_vouchers_list", responses={200: dict})
     def get(self, request):
         vouchers = selectors.vouchers_for_operator(request.user)
         if request.query_params.get("status"):
@@ -199,7 +199,7 @@ def _filtered(request, qs):
 class VoucherListView(APIView):
     """Vouchers on sale (and flash sales coming up), optionally ?organization=, ?lot=, ?kind=."""
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(operation_id="vouchers_list", responses={200: dict})
     def get(self, request):
         vouchers = _filtered(request, selectors.vouchers_on_sale())
         return Response([customer_voucher_body(v) for v in vouchers])

@@ -215,6 +215,29 @@ def try_take(*, voucher_id: int, user_id: int, order_id: uuid.UUID, now_ms: int)
     return int(code), int(n)
 
 
+def take_and_index(*, voucher_id: int, user_id: int, order_id: uuid.UUID, now_ms: int) -> tuple[int, int]:
+    """The purchase script and the order's index key in one round trip. The index is written
+    whatever the answer (refusals after the peek are rare) and removed when the script refused."""
+    k = keys(voucher_id)
+    pipe = client().pipeline(transaction=False)
+    scripts().purchase(keys=[k.stock, k.buyers, k.meta, k.pending], args=[user_id, str(order_id), now_ms], client=pipe)
+    pipe.set(order_index_key(order_id), f"{voucher_id}:{user_id}:{now_ms}", ex=ORDER_INDEX_TTL)
+    (code, n), _ = pipe.execute()
+    if int(code) != OK:
+        client().delete(order_index_key(order_id))
+    return int(code), int(n)
+
+
+def gate_done_many(pairs: list[tuple[int, str]]) -> None:
+    """Written orders leave their vouchers' pending sets, in one round trip."""
+    if not pairs:
+        return
+    pipe = client().pipeline(transaction=False)
+    for voucher_id, order_id in pairs:
+        pipe.hdel(keys(voucher_id).pending, str(order_id))
+    pipe.execute()
+
+
 def remember_order(*, order_id: uuid.UUID, voucher_id: int, user_id: int, accepted_ms: int) -> None:
     """Index an accepted order by id, so GET /orders/{id} can answer `processing` before the row exists."""
     client().set(order_index_key(order_id), f"{voucher_id}:{user_id}:{accepted_ms}", ex=ORDER_INDEX_TTL)

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from config.errors import DomainError
@@ -61,6 +61,33 @@ def live_orders_count(*, user_id: int, voucher_id: int) -> int:
     return Order.objects.filter(user_id=user_id, voucher_id=voucher_id, status__in=Order.LIVE).count()
 
 
+def _take_units(voucher: Voucher, n: int = 1) -> tuple | None:
+    """The conditional UPDATE that takes units (and the voucher's row lock until commit):
+    `stock = stock - n WHERE stock >= n`, returning the stock left and the low-stock fields so the
+    crossing is known from the same statement. None when there is not enough stock."""
+    qn = connection.ops.quote_name
+    table = qn(Voucher._meta.db_table)
+    stock, sold = qn("stock"), qn("sold_count")
+    if voucher.stock is None:
+        taking = f"{sold} = {sold} + %s WHERE id = %s"
+        params = [n, voucher.pk]
+    else:
+        taking = f"{stock} = {stock} - %s, {sold} = {sold} + %s WHERE id = %s AND {stock} >= %s"
+        params = [n, n, voucher.pk, n]
+    sql = f"UPDATE {table} SET {taking} RETURNING {stock}, {qn('low_stock_threshold')}, {qn('low_stock_alerted_at')}"
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchone()
+
+
+def _note_low_stock(voucher: Voucher, row: tuple) -> None:
+    left, threshold, alerted_at = row
+    if left is not None and threshold and left <= threshold and alerted_at is None:
+        from coupons.services import low_stock_note
+
+        low_stock_note(voucher_id=voucher.pk)
+
+
 def purchase_through_database(
     *,
     voucher: Voucher,
@@ -69,42 +96,42 @@ def purchase_through_database(
     actor_id: int | None = None,
     accepted_at: datetime | None = None,
     gate_name: str = "db",
+    check_first: bool = True,
 ) -> Order:
     """Take one unit and write the order, atomically. Raises DomainError (sold_out,
     already_purchased, purchase_limit_reached, not_started, ended). `accepted_at` is when the
-    Redis gate accepted the order: the window is judged at that moment, not at intake time."""
+    Redis gate accepted the order: the window is judged at that moment, not at intake time.
+
+    The order rows are inserted first and the unit is taken last, so the voucher's row lock (the
+    point every buyer of this voucher queues on) is held only from the UPDATE to the COMMIT. The
+    same customer racing with himself: limit 1 is the partial unique index (a second insert waits
+    for the first transaction and fails); a larger limit is counted after the UPDATE, under the lock,
+    in a fresh READ COMMITTED snapshot that sees every order committed before the lock was granted."""
     now = timezone.now()
     _check_window(voucher, accepted_at or now)
-    # Friendly early answer; the authoritative count happens under the row lock below.
-    held = live_orders_count(user_id=user_id, voucher_id=voucher.pk)
-    if held >= voucher.per_user_limit:
-        raise _limit_error(voucher, held)
+    if voucher.stock is not None and voucher.stock <= 0 and check_first:
+        raise DomainError("sold_out")  # the caller's read says so: no transaction for it
+    if check_first and voucher.per_user_limit > 1:
+        # Friendly early answer; the authoritative count happens under the row lock below. (Limit
+        # 1 needs no early read: the partial unique index refuses the insert just as early.)
+        held = live_orders_count(user_id=user_id, voucher_id=voucher.pk)
+        if held >= voucher.per_user_limit:
+            raise _limit_error(voucher, held)
+    order = Order(
+        user_id=user_id,
+        voucher=voucher,
+        organization_id=voucher.organization_id,
+        status=Order.Status.PENDING_PAYMENT,
+        amount=voucher.price,
+        single_slot=voucher.per_user_limit == 1,
+        created_at=accepted_at or now,
+        expires_at=now + timedelta(seconds=voucher.payment_window_seconds),
+        gate=gate_name,
+    )
+    if order_id is not None:
+        order.id = order_id
     try:
         with transaction.atomic():
-            if voucher.stock is None:
-                taken = Voucher.objects.filter(pk=voucher.pk).update(sold_count=F("sold_count") + 1)
-            else:
-                taken = Voucher.objects.filter(pk=voucher.pk, stock__gt=0).update(
-                    stock=F("stock") - 1, sold_count=F("sold_count") + 1
-                )
-            if not taken:
-                raise DomainError("sold_out")
-            held = live_orders_count(user_id=user_id, voucher_id=voucher.pk)
-            if held >= voucher.per_user_limit:
-                raise _limit_error(voucher, held)
-            order = Order(
-                user_id=user_id,
-                voucher=voucher,
-                organization_id=voucher.organization_id,
-                status=Order.Status.PENDING_PAYMENT,
-                amount=voucher.price,
-                single_slot=voucher.per_user_limit == 1,
-                created_at=accepted_at or now,
-                expires_at=now + timedelta(seconds=voucher.payment_window_seconds),
-                gate=gate_name,
-            )
-            if order_id is not None:
-                order.id = order_id
             order.save(force_insert=True)
             OrderEvent.objects.create(
                 order=order,
@@ -113,10 +140,14 @@ def purchase_through_database(
                 actor_id=actor_id or user_id,
                 reason="purchased",
             )
-            if voucher.stock is not None and voucher.low_stock_threshold:
-                from coupons.services import low_stock_note
-
-                low_stock_note(voucher_id=voucher.pk)
+            row = _take_units(voucher, 1)
+            if row is None:
+                raise DomainError("sold_out")
+            if voucher.per_user_limit > 1:
+                held = live_orders_count(user_id=user_id, voucher_id=voucher.pk)  # this order included
+                if held > voucher.per_user_limit:
+                    raise _limit_error(voucher, held - 1)
+            _note_low_stock(voucher, row)
     except IntegrityError as exc:
         # The unique constraint: the same customer won a race with himself.
         if "order_one_live_per_user_voucher" in str(exc):
@@ -196,19 +227,17 @@ def purchase_through_redis(*, meta: dict[str, str], stock: int, user: AbstractBa
     _precheck(meta, stock, voucher, now_ms)
     purchase_rules_check(voucher=voucher, user=user)
     order_id = new_order_id()
-    code, n = gate.try_take(voucher_id=voucher.pk, user_id=user.pk, order_id=order_id, now_ms=now_ms)
+    code, n = gate.take_and_index(voucher_id=voucher.pk, user_id=user.pk, order_id=order_id, now_ms=now_ms)
     if code == gate.NOT_LOADED:  # flushed or evicted since the peek
         _load_from_database(voucher.pk)
-        code, n = gate.try_take(voucher_id=voucher.pk, user_id=user.pk, order_id=order_id, now_ms=now_ms)
+        code, n = gate.take_and_index(voucher_id=voucher.pk, user_id=user.pk, order_id=order_id, now_ms=now_ms)
         if code == gate.NOT_LOADED:
             raise DomainError("not_found", "This voucher is not on sale.", status=404)
     if code != gate.OK:
         raise _refuse(code, n, voucher)
-    try:
-        gate.remember_order(order_id=order_id, voucher_id=voucher.pk, user_id=user.pk, accepted_ms=now_ms)
-    except Exception:  # only the `processing` read needs it; the order itself is safe in pending
-        log.exception("seckill order index write failed order=%s", order_id)
-    _enqueue_intake(order_id=order_id, voucher_id=voucher.pk, user_id=user.pk, accepted_ms=now_ms)
+    from . import dispatch
+
+    dispatch.submit({"order_id": str(order_id), "voucher_id": voucher.pk, "user_id": user.pk, "accepted_ms": now_ms})
     accepted_at = _epoch_ms(str(now_ms))
     return Order(
         id=order_id,
@@ -224,29 +253,20 @@ def purchase_through_redis(*, meta: dict[str, str], stock: int, user: AbstractBa
     )
 
 
-def _enqueue_intake(*, order_id: uuid.UUID, voucher_id: int, user_id: int, accepted_ms: int) -> None:
-    from .tasks import intake_order
-
-    try:
-        intake_order.apply_async(
-            kwargs={
-                "order_id": str(order_id),
-                "voucher_id": voucher_id,
-                "user_id": user_id,
-                "accepted_ms": accepted_ms,
-            },
-            task_id=f"intake-{order_id}",
-        )
-    except Exception:
-        # The order is recorded in the gate's pending set; the reconciliation re-enqueues it.
-        log.exception("seckill intake enqueue failed order=%s (reconciliation will re-enqueue)", order_id)
-
-
-def voucher_purchase(*, voucher_id: int, user: AbstractBaseUser, idempotency_key: str | None = None) -> PurchaseResult:
+def voucher_purchase(
+    *,
+    voucher_id: int,
+    user: AbstractBaseUser,
+    idempotency_key: str | None = None,
+    peeked: tuple[dict, int | None] | None = None,
+) -> PurchaseResult:
     """Buy one unit of a voucher for `user`: 201-style (written) through the database gate, or
-    202-style (accepted, `processing`) through the Redis gate for flash sales when it is on."""
+    202-style (accepted, `processing`) through the Redis gate for flash sales when it is on.
+    `peeked` is the gate's (meta, stock) when the caller already read it (the API's throttle
+    reads it in the same round trip)."""
+    voucher = None
     if gate.enabled():
-        meta, stock = gate.peek(voucher_id)
+        meta, stock = peeked if peeked is not None else gate.peek(voucher_id)
         if not meta or stock is None:
             voucher = _load_from_database(voucher_id)
             if voucher is None:
@@ -256,7 +276,8 @@ def voucher_purchase(*, voucher_id: int, user: AbstractBaseUser, idempotency_key
         if meta and stock is not None and meta.get("kind") == Voucher.Kind.SECKILL:
             order = purchase_through_redis(meta=meta, stock=stock, user=user)
             return PurchaseResult(order=order, accepted_async=True)
-    voucher = Voucher.objects.filter(pk=voucher_id).first()
+    if voucher is None:
+        voucher = Voucher.objects.filter(pk=voucher_id).first()
     if voucher is None or voucher.status != Voucher.Status.LISTED:
         raise DomainError("not_found", "This voucher is not on sale.", status=404)
     purchase_rules_check(voucher=voucher, user=user)
@@ -328,6 +349,82 @@ def intake_write(*, order_id: str, voucher_id: int, user_id: int, accepted_ms: i
     return order
 
 
+def intake_write_batch(orders: list[dict]) -> int:
+    """Write many accepted orders, one transaction per voucher: the orders and their events are
+    inserted, then one conditional UPDATE takes all their units (`stock >= n`), so a burst costs
+    one commit instead of one per order. Anything unusual in a group (already written, a refusal,
+    a constraint) sends that group through `intake_write` one order at a time, where each outcome
+    is decided and explained on its own. Returns how many orders the batch path wrote."""
+    ids = [uuid.UUID(str(o["order_id"])) for o in orders]
+    existing = set(Order.objects.filter(pk__in=ids).values_list("id", flat=True))
+    groups: dict[int, list[dict]] = {}
+    for o in orders:
+        if uuid.UUID(str(o["order_id"])) in existing:
+            intake_write(**o)  # tidies the gate for a row written before
+        else:
+            groups.setdefault(int(o["voucher_id"]), []).append(o)
+    written = 0
+    for voucher_id, group in groups.items():
+        voucher = Voucher.objects.get(pk=voucher_id)
+        try:
+            _write_group(voucher, group)
+        except (DomainError, IntegrityError) as exc:
+            log.info("seckill intake batch of %s for voucher=%s goes one by one: %s", len(group), voucher_id, exc)
+            for o in group:
+                intake_write(**o)
+            continue
+        written += len(group)
+        gate.gate_done_many([(voucher_id, o["order_id"]) for o in group])
+    return written
+
+
+def _write_group(voucher: Voucher, group: list[dict]) -> None:
+    now = timezone.now()
+    rows, events = [], []
+    for o in group:
+        accepted_at = _epoch_ms(str(o["accepted_ms"]))
+        _check_window(voucher, accepted_at)
+        order = Order(
+            id=uuid.UUID(str(o["order_id"])),
+            user_id=int(o["user_id"]),
+            voucher=voucher,
+            organization_id=voucher.organization_id,
+            status=Order.Status.PENDING_PAYMENT,
+            amount=voucher.price,
+            single_slot=voucher.per_user_limit == 1,
+            created_at=accepted_at,
+            expires_at=now + timedelta(seconds=voucher.payment_window_seconds),
+            gate="redis",
+        )
+        rows.append(order)
+        events.append(
+            OrderEvent(
+                order=order,
+                from_status="processing",
+                to_status=order.status,
+                actor_id=order.user_id,
+                reason="purchased",
+            )
+        )
+    with transaction.atomic():
+        Order.objects.bulk_create(rows)
+        OrderEvent.objects.bulk_create(events)
+        row = _take_units(voucher, len(rows))
+        if row is None:
+            raise DomainError("sold_out")
+        if voucher.per_user_limit > 1:
+            users = {r.user_id for r in rows}
+            over = (
+                Order.objects.filter(voucher_id=voucher.pk, user_id__in=users, status__in=Order.LIVE)
+                .values("user_id")
+                .annotate(n=Count("id"))
+                .filter(n__gt=voucher.per_user_limit)
+            )
+            if over.exists():
+                raise DomainError("purchase_limit_reached")
+        _note_low_stock(voucher, row)
+
+
 def _tidy(order: Order, *, voucher_id: int, user_id: int) -> None:
     if order.status == Order.Status.FAILED:
         # The database never took the unit unless it said sold out (then the gate was over).
@@ -353,4 +450,15 @@ def intake_give_up(*, order_id: str, voucher_id: int, user_id: int, accepted_ms:
     )
     _tidy(order, voucher_id=voucher_id, user_id=user_id)
     log.error("seckill intake gave up order=%s voucher=%s reason=%s", oid, voucher_id, reason)
+    if order.status == Order.Status.FAILED and order.failure_code == "intake_failed":
+        from coupons.models import Alert
+        from coupons.services import alert_raise
+
+        alert_raise(
+            organization_id=voucher.organization_id,
+            voucher_id=voucher.pk,
+            kind=Alert.Kind.INTAKE_FAILED,
+            message=f"An accepted order of “{voucher.title}” could not be written and was cancelled: {reason[:200]}",
+            details={"order": str(oid), "user": user_id, "reason": reason[:500]},
+        )
     return order

@@ -14,7 +14,7 @@ from . import conf, services
 log = logging.getLogger("parkmarket.seckill")
 
 
-@shared_task(bind=True, name="seckill.tasks.intake_order", acks_late=True, max_retries=None)
+@shared_task(bind=True, name="seckill.tasks.intake_order", acks_late=True, max_retries=None, ignore_result=True)
 def intake_order(self, *, order_id: str, voucher_id: int, user_id: int, accepted_ms: int) -> str:
     """Write one accepted order through the database gate. Idempotent by order id."""
     try:
@@ -34,6 +34,20 @@ def intake_order(self, *, order_id: str, voucher_id: int, user_id: int, accepted
         countdown = min(2**attempt, conf.intake_backoff_max())
         log.warning("seckill intake retry order=%s attempt=%s in %ss: %r", order_id, attempt + 1, countdown, exc)
         raise self.retry(exc=exc, countdown=countdown)
+
+
+@shared_task(bind=True, name="seckill.tasks.intake_orders", acks_late=True, ignore_result=True)
+def intake_orders(self, *, orders: list[dict]) -> int:
+    """A batch of accepted orders (from the dispatcher). If the batch path fails for a reason
+    other than a refusal (the database is down, ...), every order becomes its own `intake_order`
+    task, with its own retries and its own give-up."""
+    try:
+        return services.intake_write_batch(orders)
+    except Exception as exc:  # nothing is dropped: each order gets retried on its own
+        log.warning("seckill intake batch of %s failed (%r): one task per order", len(orders), exc)
+        for order in orders:
+            intake_order.apply_async(kwargs=order, task_id=f"intake-{order['order_id']}")
+        return 0
 
 
 @shared_task(name="seckill.tasks.reconcile_all", acks_late=True)

@@ -77,3 +77,14 @@ def race(fn, args_list, workers: int = 32):
 
 
 __all__ = ["UserFactory", "make_users", "race"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_pools_before_the_test_database_goes(django_db_setup, django_db_blocker):
+    """Threads of the race tests leave connections in psycopg's pool; close it before teardown."""
+    yield
+    from django.db import connections
+
+    for conn in connections.all():
+        if hasattr(conn, "close_pool"):
+            conn.close_pool()

@@ -223,6 +223,7 @@ def _retries_then_give_up(monkeypatch):
     row = Order.objects.get(pk=order.pk)
     assert row.status == Order.Status.FAILED and row.failure_code == "intake_failed"
     assert "not charged" in row.failure_reason
+    assert Alert.objects.get(kind=Alert.Kind.INTAKE_FAILED).details["order"] == str(order.pk)
     # The unit and the customer's slot are back: he can try again.
     assert gate.peek(voucher.pk)[1] == 5
     assert not gate.client().hget(gate.keys(voucher.pk).buyers, user.pk)
@@ -331,3 +332,56 @@ def test_reconcile_command_prints_one_line_per_voucher(redis_gate):
     out = StringIO()
     call_command("reconcile_seckill", "--repair-now", stdout=out)
     assert "no oversell" in out.getvalue()
+
+
+def test_batched_intake_writes_a_burst_in_one_go_and_explains_refusals_one_by_one(redis_gate, queued_intake):
+    from seckill.tasks import intake_orders
+
+    voucher = SeckillVoucherFactory(stock=10)
+    users = make_users(12, prefix="burst")
+    for u in users[:10]:
+        voucher_purchase(voucher_id=voucher.pk, user=u)
+    batch = [
+        {"order_id": oid, "voucher_id": voucher.pk, "user_id": uid, "accepted_ms": ms}
+        for oid, (uid, ms) in gate.pending_entries(voucher.pk).items()
+    ]
+    assert services.intake_write_batch(batch[:4]) == 4
+    # A redelivery overlapping the first batch, plus the rest: the written ones are only tidied.
+    assert intake_orders.apply(kwargs={"orders": batch}).result == 6
+    voucher.refresh_from_db()
+    assert voucher.stock == 0 and _live(voucher) == 10
+    assert not gate.client().hlen(gate.keys(voucher.pk).pending)
+    # The gate drifted (two extra units): the batch cannot take its units at once, so each order
+    # is decided on its own and the extras fail as sold out, with the customer's slot back.
+    k = gate.keys(voucher.pk)
+    gate.client().set(k.stock, 2)
+    for u in users[10:]:
+        voucher_purchase(voucher_id=voucher.pk, user=u)
+    extra = [
+        {"order_id": oid, "voucher_id": voucher.pk, "user_id": uid, "accepted_ms": ms}
+        for oid, (uid, ms) in gate.pending_entries(voucher.pk).items()
+    ]
+    assert services.intake_write_batch(extra) == 0
+    failed = Order.objects.filter(voucher=voucher, status=Order.Status.FAILED)
+    assert failed.count() == 2 and {o.failure_code for o in failed} == {"sold_out"}
+    assert _live(voucher) == 10
+    assert not gate.client().hget(k.buyers, users[10].pk)
+
+
+def test_dispatcher_batches_accepted_orders_off_the_request_thread(redis_gate, queued_intake, monkeypatch):
+    import time as _time
+
+    from seckill import dispatch
+    from seckill.tasks import intake_orders
+
+    sent = []
+    monkeypatch.setattr(intake_orders, "apply_async", lambda kwargs, **kw: sent.append(kwargs["orders"]))
+    voucher = SeckillVoucherFactory(stock=50)
+    for u in make_users(30, prefix="disp"):
+        voucher_purchase(voucher_id=voucher.pk, user=u)
+    deadline = _time.time() + 5
+    while sum(len(b) for b in sent) < 30 and _time.time() < deadline:
+        _time.sleep(0.01)
+    assert sum(len(b) for b in sent) == 30
+    assert {o["order_id"] for b in sent for o in b} == set(gate.pending_entries(voucher.pk))
+    assert dispatch.pending_in_process() == 0
