@@ -172,6 +172,18 @@ def test_webhook_with_a_bad_signature_is_refused(api):
     assert t.status == "pending"
 
 
+@pytest.mark.parametrize("sig", ["é" * 64, "\u00ff" + "0" * 63, "ü"])
+def test_webhook_with_a_non_ascii_signature_is_refused_not_a_500(api, sig):
+    """A header value outside ASCII (latin-1 bytes on the wire) is a wrong signature, not a crash."""
+    u = customer()
+    t = pending_topup(u)
+    res = notify(api, {"txn_id": t.provider_txn_id, "status": "succeeded"}, signature=sig)
+    assert res.status_code == 403 and res.json()["error"]["code"] == "permission_denied"
+    assert balance(u) == 0
+    t.refresh_from_db()
+    assert t.status == "pending"
+
+
 @pytest.mark.parametrize(
     "raw",
     [b"{garbage", b"[]", b'{"txn_id": "x"}', b'{"txn_id": "x", "status": "maybe"}', b'{"status": "succeeded"}'],
