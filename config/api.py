@@ -135,6 +135,10 @@ class MoneyThrottle(UserRateThrottle):
 # --- Idempotency-Key ----------------------------------------------------------------------------
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+# A claim older than this without an answer belongs to a request whose worker died (killed, out of
+# memory) before it could answer or let go: a retry takes it over instead of being refused forever.
+# Far above any request's lifetime (the WSGI worker timeout is shorter).
+IDEMPOTENCY_STALE_SECONDS = 120
 
 
 def _fingerprint(request) -> str:
@@ -146,11 +150,29 @@ def _fingerprint(request) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
+def _take_over_stale(record) -> bool:
+    """Claim an unanswered record left by a dead request; one conditional UPDATE, so of several
+    retries racing for it exactly one wins."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    return bool(
+        type(record)
+        .objects.filter(
+            pk=record.pk, status_code__isnull=True, created_at__lt=now - timedelta(seconds=IDEMPOTENCY_STALE_SECONDS)
+        )
+        .update(created_at=now)
+    )
+
+
 def idempotent(view_method: Callable) -> Callable:
     """Decorate an APIView method (post). With an Idempotency-Key header, the first answer for
     (user, key) is stored (errors included) and replayed for retries; the same key with another
     request is 409 idempotency_conflict; a retry while the first is still running is 409 too.
-    The record is claimed before the work starts, so two racing retries never both execute."""
+    The record is claimed before the work starts, so two racing retries never both execute; a claim
+    left unanswered for IDEMPOTENCY_STALE_SECONDS (its worker died) is taken over by the next retry."""
 
     from wallet.models import IdempotencyRecord
 
@@ -161,6 +183,8 @@ def idempotent(view_method: Callable) -> Callable:
             return view_method(self, request, *args, **kwargs)
         if len(key) > 200:
             raise DomainError("validation_error", "Idempotency-Key is too long (200 characters at most).", status=400)
+        if not key.isprintable():
+            raise DomainError("validation_error", "Idempotency-Key must not contain control characters.", status=400)
         fp = _fingerprint(request)
         try:
             with transaction.atomic():
@@ -169,11 +193,12 @@ def idempotent(view_method: Callable) -> Callable:
             record = IdempotencyRecord.objects.get(user=request.user, key=key)
             if record.fingerprint != fp:
                 raise DomainError("idempotency_conflict") from None
-            if record.status_code is None:
+            if record.status_code is None and not _take_over_stale(record):
                 raise DomainError(
                     "idempotency_conflict", "A request with this Idempotency-Key is still being processed."
                 ) from None
-            return Response(record.response_body, status=record.status_code)
+            if record.status_code is not None:
+                return Response(record.response_body, status=record.status_code)
         try:
             response = view_method(self, request, *args, **kwargs)
         except DomainError as exc:
