@@ -5,6 +5,7 @@ import functools
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -31,8 +32,24 @@ def _flatten(detail: Any) -> Any:
     return str(detail)
 
 
+_PARSERS_FILE = os.path.join("rest_framework", "parsers.py")
+
+
+def _raised_by_a_parser(exc: BaseException) -> bool:
+    """True when the exception came out of a request parser (JSON nested deeper than the decoder
+    can follow raises RecursionError there): bad input, not a bug."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.endswith(_PARSERS_FILE):
+            return True
+        tb = tb.tb_next
+    return False
+
+
 def exception_handler(exc: Exception, context: dict) -> Response:
     """DRF exception handler: every error leaves in the contract's shape, never as a 500 page."""
+    if isinstance(exc, RecursionError) and _raised_by_a_parser(exc):
+        exc = exceptions.ParseError("The request body is nested too deeply.")
     if isinstance(exc, DomainError):
         set_rollback()
         return Response(exc.as_body(), status=exc.status)

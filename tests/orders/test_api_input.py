@@ -12,7 +12,7 @@ from .helpers import balance, buy, customer, stock
 
 pytestmark = pytest.mark.django_db
 
-GARBAGE = ["{not json", "[1, 2]", '"pay"', "12", "null"]
+GARBAGE = ["{not json", "[1, 2]", '"pay"', "12", "null", "[" * 5000 + "]" * 5000]
 
 
 @pytest.fixture

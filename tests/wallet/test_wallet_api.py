@@ -86,6 +86,29 @@ def test_topup_with_garbage_body_is_400(raw, ctype):
     assert balance(u) == 500 and not TopUp.objects.exists()
 
 
+DEEP = "[" * 5000 + "]" * 5000  # nesting the JSON decoder cannot follow (RecursionError)
+
+
+@pytest.mark.parametrize("url", ["/api/v1/wallet/topups", "/api/v1/auth/register", "/api/v1/auth/token"])
+def test_json_nested_too_deeply_is_400_not_a_500(api, url):
+    u = customer(balance=500)
+    client = auth_client(u) if "wallet" in url else api
+    res = client.post(url, DEEP, content_type="application/json")
+    assert res.status_code == 400, res.content
+    assert res.json()["error"]["code"] == "validation_error"
+    res = client.post(url, DEEP, content_type="application/json", HTTP_IDEMPOTENCY_KEY="deep")
+    assert res.status_code == 400 and res.json()["error"]["code"] == "validation_error"
+    assert balance(u) == 500 and not TopUp.objects.exists()
+
+
+def test_webhook_with_json_nested_too_deeply_is_400(api):
+    u = customer()
+    pending_topup(u)
+    res = notify(api, None, raw=DEEP.encode())
+    assert res.status_code == 400 and res.json()["error"]["code"] == "validation_error"
+    assert balance(u) == 0
+
+
 def test_topup_in_an_unsupported_media_type_is_refused_with_a_code():
     u = customer(balance=500)
     res = auth_client(u).post("/api/v1/wallet/topups", "<xml/>", content_type="text/plain")
