@@ -158,3 +158,19 @@ def test_operator_sees_only_their_transitions_and_compensation_runs(client, two_
     assert f"/admin/orders/orderevent/{their_ev.pk}/change/" not in events
     their_entry = LedgerEntry.objects.filter(order=ob).first()
     assert client.get(f"/admin/wallet/ledgerentry/{their_entry.pk}/change/").status_code == 302
+
+
+def test_operators_do_not_see_a_customers_wallet_balance_in_the_ledger(client, two_orgs):
+    """The entries of the operator's orders are theirs; the balance around them is the customer's
+    money across every organization (top-ups, parking and coupons elsewhere) and stays private."""
+    op, _, (a, _b), (oa, _ob) = two_orgs
+    entry = LedgerEntry.objects.get(order=oa)
+    client.force_login(op.user)
+    listing = client.get("/admin/wallet/ledgerentry/").content.decode()
+    detail = client.get(f"/admin/wallet/ledgerentry/{entry.pk}/change/").content.decode()
+    assert f"/admin/wallet/ledgerentry/{entry.pk}/change/" in listing
+    for html in (listing, detail):
+        assert "Balance after" not in html and "Balance before" not in html
+    root = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(root)
+    assert "Balance after" in client.get("/admin/wallet/ledgerentry/").content.decode()
