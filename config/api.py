@@ -154,8 +154,8 @@ class MoneyThrottle(UserRateThrottle):
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 # A claim older than this without an answer belongs to a request whose worker died (killed, out of
 # memory) before it could answer or let go: a retry takes it over instead of being refused forever.
-# Far above any request's lifetime (the WSGI worker timeout is shorter).
-IDEMPOTENCY_STALE_SECONDS = 120
+# Far above any request's lifetime, so a slow but living request is never run twice.
+IDEMPOTENCY_STALE_SECONDS = 600
 
 
 def _fingerprint(request) -> str:
