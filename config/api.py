@@ -207,7 +207,11 @@ def idempotent(view_method: Callable) -> Callable:
             with transaction.atomic():
                 record = IdempotencyRecord.objects.create(user=request.user, key=key, fingerprint=fp)
         except IntegrityError:
-            record = IdempotencyRecord.objects.get(user=request.user, key=key)
+            record = IdempotencyRecord.objects.filter(user=request.user, key=key).first()
+            if record is None:  # the first request failed and let go of the key just now
+                raise DomainError(
+                    "idempotency_conflict", "A request with this Idempotency-Key was just processed; retry."
+                ) from None
             if record.fingerprint != fp:
                 raise DomainError("idempotency_conflict") from None
             if record.status_code is None and not _take_over_stale(record):

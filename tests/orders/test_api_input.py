@@ -160,3 +160,22 @@ def test_a_key_still_in_flight_is_409(setup):
     res = auth_client(u).post(url, {"method": "wallet"}, format="json", HTTP_IDEMPOTENCY_KEY="k-live")
     assert res.status_code == 409 and res.json()["error"]["code"] == "idempotency_conflict"
     unchanged(v, u, order)
+
+
+def test_a_claim_that_vanishes_under_a_retry_is_409_not_a_500(setup, monkeypatch):
+    """The first request failed and let its claim go just as a retry found it taken."""
+    from django.db import IntegrityError
+
+    from wallet.models import IdempotencyRecord
+
+    v, u, order = setup
+
+    def taken(**kwargs):
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(IdempotencyRecord.objects, "create", taken)
+    res = auth_client(u).post(
+        f"/api/v1/orders/{order.pk}/pay", {"method": "wallet"}, format="json", HTTP_IDEMPOTENCY_KEY="gone"
+    )
+    assert res.status_code == 409 and res.json()["error"]["code"] == "idempotency_conflict"
+    unchanged(v, u, order)
