@@ -219,6 +219,17 @@ def test_webhook_with_bad_input_is_400(api, raw):
     assert balance(u) == 0
 
 
+@pytest.mark.parametrize("amount", BAD_AMOUNTS + [900.0, "900"])
+def test_webhook_with_a_bad_amount_is_400_and_credits_nothing(api, amount):
+    u = customer()
+    t = pending_topup(u, amount=900)
+    res = notify(api, {"txn_id": t.provider_txn_id, "status": "succeeded", "amount": amount})
+    assert res.status_code == 400 and "amount" in res.json()["error"]["details"], res.content
+    assert balance(u) == 0
+    t.refresh_from_db()
+    assert t.status == "pending"
+
+
 def test_webhook_with_a_wrong_amount_does_not_credit(api):
     u = customer()
     t = pending_topup(u, amount=900)
