@@ -5,6 +5,7 @@ import functools
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -31,8 +32,24 @@ def _flatten(detail: Any) -> Any:
     return str(detail)
 
 
+_PARSERS_FILE = os.path.join("rest_framework", "parsers.py")
+
+
+def _raised_by_a_parser(exc: BaseException) -> bool:
+    """True when the exception came out of a request parser (JSON nested deeper than the decoder
+    can follow raises RecursionError there): bad input, not a bug."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.endswith(_PARSERS_FILE):
+            return True
+        tb = tb.tb_next
+    return False
+
+
 def exception_handler(exc: Exception, context: dict) -> Response:
     """DRF exception handler: every error leaves in the contract's shape, never as a 500 page."""
+    if isinstance(exc, RecursionError) and _raised_by_a_parser(exc):
+        exc = exceptions.ParseError("The request body is nested too deeply.")
     if isinstance(exc, DomainError):
         set_rollback()
         return Response(exc.as_body(), status=exc.status)
@@ -135,6 +152,10 @@ class MoneyThrottle(UserRateThrottle):
 # --- Idempotency-Key ----------------------------------------------------------------------------
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+# A claim older than this without an answer belongs to a request whose worker died (killed, out of
+# memory) before it could answer or let go: a retry takes it over instead of being refused forever.
+# Far above any request's lifetime, so a slow but living request is never run twice.
+IDEMPOTENCY_STALE_SECONDS = 600
 
 
 def _fingerprint(request) -> str:
@@ -146,11 +167,29 @@ def _fingerprint(request) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
+def _take_over_stale(record) -> bool:
+    """Claim an unanswered record left by a dead request; one conditional UPDATE, so of several
+    retries racing for it exactly one wins."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    return bool(
+        type(record)
+        .objects.filter(
+            pk=record.pk, status_code__isnull=True, created_at__lt=now - timedelta(seconds=IDEMPOTENCY_STALE_SECONDS)
+        )
+        .update(created_at=now)
+    )
+
+
 def idempotent(view_method: Callable) -> Callable:
     """Decorate an APIView method (post). With an Idempotency-Key header, the first answer for
     (user, key) is stored (errors included) and replayed for retries; the same key with another
     request is 409 idempotency_conflict; a retry while the first is still running is 409 too.
-    The record is claimed before the work starts, so two racing retries never both execute."""
+    The record is claimed before the work starts, so two racing retries never both execute; a claim
+    left unanswered for IDEMPOTENCY_STALE_SECONDS (its worker died) is taken over by the next retry."""
 
     from wallet.models import IdempotencyRecord
 
@@ -161,19 +200,26 @@ def idempotent(view_method: Callable) -> Callable:
             return view_method(self, request, *args, **kwargs)
         if len(key) > 200:
             raise DomainError("validation_error", "Idempotency-Key is too long (200 characters at most).", status=400)
+        if not key.isprintable():
+            raise DomainError("validation_error", "Idempotency-Key must not contain control characters.", status=400)
         fp = _fingerprint(request)
         try:
             with transaction.atomic():
                 record = IdempotencyRecord.objects.create(user=request.user, key=key, fingerprint=fp)
         except IntegrityError:
-            record = IdempotencyRecord.objects.get(user=request.user, key=key)
+            record = IdempotencyRecord.objects.filter(user=request.user, key=key).first()
+            if record is None:  # the first request failed and let go of the key just now
+                raise DomainError(
+                    "idempotency_conflict", "A request with this Idempotency-Key was just processed; retry."
+                ) from None
             if record.fingerprint != fp:
                 raise DomainError("idempotency_conflict") from None
-            if record.status_code is None:
+            if record.status_code is None and not _take_over_stale(record):
                 raise DomainError(
                     "idempotency_conflict", "A request with this Idempotency-Key is still being processed."
                 ) from None
-            return Response(record.response_body, status=record.status_code)
+            if record.status_code is not None:
+                return Response(record.response_body, status=record.status_code)
         try:
             response = view_method(self, request, *args, **kwargs)
         except DomainError as exc:

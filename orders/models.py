@@ -118,6 +118,17 @@ class PurchaseLimitRule(models.Model):
         ordering = ["organization", "kind", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(window_days__gte=1), name="limit_rule_window_positive"),
+            # A period beyond any calendar cannot be computed (and a typo would stop every sale).
+            models.CheckConstraint(
+                condition=Q(window_days__lte=3650),
+                name="limit_rule_window_at_most_ten_years",
+                violation_error_message="The window can be at most 3650 days.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="min_account_age_days") | Q(value__lte=3650),
+                name="limit_rule_account_age_at_most_ten_years",
+                violation_error_message="An account age can be at most 3650 days.",
+            ),
         ]
         indexes = [models.Index(fields=["organization", "active"], name="limit_rule_org_active_idx")]
 

@@ -265,7 +265,8 @@ def voucher_compensate(
     stock, and credit each affected customer `amount` with `message`. Each order is handled in its
     own transaction under its row lock; compensation credits use the ledger key
     `compensation:<order id>`, so running it again pays nobody twice. Used coupons are skipped (the
-    benefit was consumed). The run is recorded with what happened to every order."""
+    benefit was consumed), and so are unpaid orders past their window (they expire here). The run
+    is recorded with what happened to every order."""
     from coupons.models import Voucher
 
     if amount < 0:
@@ -314,7 +315,10 @@ def _compensate_one(
     why = f"withdrawn (compensation run #{run.pk}): {message}"
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
-        if order.status == S.PAID:
+        if _is_overdue(order, timezone.now()):
+            # Its payment window closed before the withdrawal: it is expired, not withdrawn.
+            _expire_locked(order, actor_id=None, reason="payment window closed (seen at compensation)")
+        elif order.status == S.PAID:
             tally.refunded_total += _refund_locked(order, actor_id=actor_id, reason=why)
             tally.refunded += 1
             done.append("refunded")

@@ -60,3 +60,17 @@ class LedgerEntryAdmin(ReadOnlyScopedAdmin):
     search_fields = ("wallet__user__username", "reference", "idempotency_key", "order__id")
     list_select_related = ("wallet__user", "order")
     readonly_fields = [f.name for f in LedgerEntry._meta.fields]
+    # The balance around an entry is the customer's money across every organization: superusers only.
+    PRIVATE = ("balance_before", "balance_after")
+
+    def get_list_display(self, request):
+        shown = super().get_list_display(request)
+        return shown if request.user.is_superuser else [f for f in shown if f not in self.PRIVATE]
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return fields if request.user.is_superuser else [f for f in fields if f not in self.PRIVATE]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return fields if request.user.is_superuser else [f for f in fields if f not in self.PRIVATE]

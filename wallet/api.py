@@ -229,7 +229,7 @@ class PaymentWebhookView(APIView):
             raise DomainError("permission_denied", "The signature does not match.", status=403)
         try:
             payload = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise DomainError("validation_error", "The request body is not valid JSON.", status=400) from None
         ser = WebhookSerializer(data=payload)
         ser.is_valid(raise_exception=True)

@@ -64,6 +64,9 @@ def sign_webhook(body: bytes) -> str:
 
 
 def signature_valid(body: bytes, signature: str | None) -> bool:
+    """Constant-time comparison of bytes: a header value outside ASCII is simply a wrong signature
+    (compare_digest refuses non-ASCII str with a TypeError)."""
     if not signature:
         return False
-    return hmac.compare_digest(sign_webhook(body), signature.strip().lower())
+    given = signature.strip().lower().encode("utf-8", "surrogateescape")
+    return hmac.compare_digest(sign_webhook(body).encode(), given)

@@ -2,6 +2,8 @@
 transaction, under a row lock on the wallet; each movement carries an idempotency key unique per
 wallet, so a retried task or request can never move money twice."""
 
+import logging
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -11,6 +13,8 @@ from config.errors import DomainError
 
 from .models import LedgerEntry, TopUp, Wallet
 from .signals import wallet_credited
+
+log = logging.getLogger("parkmarket.wallet")
 
 
 def wallet_get_or_create(*, user: AbstractBaseUser) -> Wallet:
@@ -68,11 +72,20 @@ def _move(
         )
         if amount > 0:
             transaction.on_commit(
-                lambda: wallet_credited.send(
-                    sender=LedgerEntry, user_id=user_id, amount=amount, kind=kind, entry_id=entry.pk
-                )
+                lambda: _announce_credit(user_id=user_id, amount=amount, kind=kind, entry_id=entry.pk)
             )
         return entry
+
+
+def _announce_credit(*, user_id: int, amount: int, kind: str, entry_id: int) -> None:
+    """After the commit the money is in: a failing listener is logged, never raised into the caller,
+    which would answer an error for a credit that happened (and invite a paying retry)."""
+    results = wallet_credited.send_robust(
+        sender=LedgerEntry, user_id=user_id, amount=amount, kind=kind, entry_id=entry_id
+    )
+    for receiver, result in results:
+        if isinstance(result, Exception):
+            log.error("wallet_credited listener %r failed for entry %s", receiver, entry_id, exc_info=result)
 
 
 def wallet_credit(

@@ -100,7 +100,7 @@ def test_compensation_action_through_the_admin(client, two_orgs):
     run = CompensationRun.objects.first()
     assert run.organization_id == mine.organization_id and run.actor_id == op.user.pk
     runs = client.get("/admin/orders/compensationrun/").content.decode()
-    assert "Sorry" in runs or str(run.pk) in runs
+    assert f"/admin/orders/compensationrun/{run.pk}/change/" in runs
 
 
 def test_cashiers_cannot_run_the_compensation(client, two_orgs):
@@ -137,3 +137,40 @@ def test_compensation_form_refuses_bad_amounts(client, two_orgs, amount):
     )
     assert res.status_code == 200 and "errorlist" in res.content.decode()
     assert Order.objects.get(pk=oa.pk).status == "paid" and balance(a) == 700
+
+
+def test_operator_sees_only_their_transitions_and_compensation_runs(client, two_orgs):
+    from orders.models import OrderEvent
+    from orders.services import voucher_compensate
+
+    op, (mine, theirs), _, (oa, ob) = two_orgs
+    my_run = voucher_compensate(voucher_id=mine.pk, amount=1, message="Mine closed", actor=None)
+    their_run = voucher_compensate(voucher_id=theirs.pk, amount=1, message="Theirs closed", actor=None)
+    client.force_login(op.user)
+    runs = client.get("/admin/orders/compensationrun/").content.decode()
+    assert f"/admin/orders/compensationrun/{my_run.pk}/change/" in runs
+    assert f"/admin/orders/compensationrun/{their_run.pk}/change/" not in runs
+    assert client.get(f"/admin/orders/compensationrun/{their_run.pk}/change/").status_code == 302
+    events = client.get("/admin/orders/orderevent/").content.decode()
+    mine_ev = OrderEvent.objects.filter(order=oa).first()
+    their_ev = OrderEvent.objects.filter(order=ob).first()
+    assert f"/admin/orders/orderevent/{mine_ev.pk}/change/" in events
+    assert f"/admin/orders/orderevent/{their_ev.pk}/change/" not in events
+    their_entry = LedgerEntry.objects.filter(order=ob).first()
+    assert client.get(f"/admin/wallet/ledgerentry/{their_entry.pk}/change/").status_code == 302
+
+
+def test_operators_do_not_see_a_customers_wallet_balance_in_the_ledger(client, two_orgs):
+    """The entries of the operator's orders are theirs; the balance around them is the customer's
+    money across every organization (top-ups, parking and coupons elsewhere) and stays private."""
+    op, _, (a, _b), (oa, _ob) = two_orgs
+    entry = LedgerEntry.objects.get(order=oa)
+    client.force_login(op.user)
+    listing = client.get("/admin/wallet/ledgerentry/").content.decode()
+    detail = client.get(f"/admin/wallet/ledgerentry/{entry.pk}/change/").content.decode()
+    assert f"/admin/wallet/ledgerentry/{entry.pk}/change/" in listing
+    for html in (listing, detail):
+        assert "Balance after" not in html and "Balance before" not in html
+    root = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(root)
+    assert "Balance after" in client.get("/admin/wallet/ledgerentry/").content.decode()

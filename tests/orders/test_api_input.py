@@ -12,7 +12,7 @@ from .helpers import balance, buy, customer, stock
 
 pytestmark = pytest.mark.django_db
 
-GARBAGE = ["{not json", "[1, 2]", '"pay"', "12", "null"]
+GARBAGE = ["{not json", "[1, 2]", '"pay"', "12", "null", "[" * 5000 + "]" * 5000]
 
 
 @pytest.fixture
@@ -113,3 +113,69 @@ def test_actions_need_a_token(api, setup):
     _, _, order = setup
     for action in ("pay", "cancel", "refund"):
         assert api.post(f"/api/v1/orders/{order.pk}/{action}").status_code == 401
+
+
+@pytest.mark.parametrize("key", ["a\x00b", "tab\there", "line\x1bx"])
+def test_an_idempotency_key_with_control_characters_is_400(setup, key):
+    v, u, order = setup
+    res = auth_client(u).post(
+        f"/api/v1/orders/{order.pk}/pay", {"method": "wallet"}, format="json", HTTP_IDEMPOTENCY_KEY=key
+    )
+    assert res.status_code == 400 and res.json()["error"]["code"] == "validation_error"
+    unchanged(v, u, order)
+
+
+def _claim(user, url: str, body: dict, key: str, age_seconds: int):
+    """An Idempotency-Key claimed by a request that never answered (its worker died)."""
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from django.utils import timezone
+
+    from config.api import _fingerprint
+    from wallet.models import IdempotencyRecord
+
+    fp = _fingerprint(SimpleNamespace(method="POST", path=url, data=body))
+    record = IdempotencyRecord.objects.create(user=user, key=key, fingerprint=fp)
+    IdempotencyRecord.objects.filter(pk=record.pk).update(created_at=timezone.now() - timedelta(seconds=age_seconds))
+
+
+def test_a_key_left_in_flight_by_a_dead_request_is_taken_over_after_a_while(setup):
+    from config.api import IDEMPOTENCY_STALE_SECONDS
+
+    v, u, order = setup
+    url = f"/api/v1/orders/{order.pk}/pay"
+    _claim(u, url, {"method": "wallet"}, "k-dead", IDEMPOTENCY_STALE_SECONDS + 5)
+    res = auth_client(u).post(url, {"method": "wallet"}, format="json", HTTP_IDEMPOTENCY_KEY="k-dead")
+    assert res.status_code == 200 and res.json()["status"] == "paid"
+    replay = auth_client(u).post(url, {"method": "wallet"}, format="json", HTTP_IDEMPOTENCY_KEY="k-dead")
+    assert replay.status_code == 200 and replay.json() == res.json()
+    assert balance(u) == 700
+
+
+def test_a_key_still_in_flight_is_409(setup):
+    v, u, order = setup
+    url = f"/api/v1/orders/{order.pk}/pay"
+    _claim(u, url, {"method": "wallet"}, "k-live", 1)
+    res = auth_client(u).post(url, {"method": "wallet"}, format="json", HTTP_IDEMPOTENCY_KEY="k-live")
+    assert res.status_code == 409 and res.json()["error"]["code"] == "idempotency_conflict"
+    unchanged(v, u, order)
+
+
+def test_a_claim_that_vanishes_under_a_retry_is_409_not_a_500(setup, monkeypatch):
+    """The first request failed and let its claim go just as a retry found it taken."""
+    from django.db import IntegrityError
+
+    from wallet.models import IdempotencyRecord
+
+    v, u, order = setup
+
+    def taken(**kwargs):
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(IdempotencyRecord.objects, "create", taken)
+    res = auth_client(u).post(
+        f"/api/v1/orders/{order.pk}/pay", {"method": "wallet"}, format="json", HTTP_IDEMPOTENCY_KEY="gone"
+    )
+    assert res.status_code == 409 and res.json()["error"]["code"] == "idempotency_conflict"
+    unchanged(v, u, order)

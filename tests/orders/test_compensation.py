@@ -76,3 +76,27 @@ def test_compensation_refuses_bad_input(sold, amount, message):
     assert err.value.code == "validation_error"
     assert not CompensationRun.objects.exists()
     assert Order.objects.get(pk=orders["paid"].pk).status == S.PAID
+
+
+def test_an_overdue_unpaid_order_expires_instead_of_being_compensated():
+    """The customer let the payment window close: the order is expired (it reads so already), its
+    unit comes back once, and no compensation is credited for a coupon they no longer held."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    v = VoucherFactory(price=400, stock=3)
+    u = customer(balance=1000)
+    order = buy(u, v)
+    Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    run = voucher_compensate(voucher_id=v.pk, amount=250, message="Lot closed", actor=None)
+    order.refresh_from_db()
+    assert order.status == S.EXPIRED and order.stock_released
+    assert (run.cancelled_count, run.compensated_count, run.skipped_count) == (0, 0, 1)
+    assert run.compensated_total == 0
+    assert balance(u) == 1000
+    assert stock(v) == 3
+    assert not LedgerEntry.objects.filter(kind="compensation").exists()
+    again = voucher_compensate(voucher_id=v.pk, amount=250, message="Lot closed", actor=None)
+    assert again.compensated_count == 0 and balance(u) == 1000 and stock(v) == 3
+    assert_ledger_matches_balances()

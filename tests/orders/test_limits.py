@@ -82,3 +82,36 @@ def test_rules_are_read_from_the_cache_and_a_change_applies_at_once(django_asser
     purchase_rules_check(voucher=v, user=u)
     rule.delete()
     purchase_rules_check(voucher=v, user=u)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"kind": "min_account_age_days", "value": 1_000_000, "window_days": 30},
+        {"kind": "max_expired_orders_30d", "value": 1, "window_days": 1_000_000},
+    ],
+)
+def test_a_rule_with_an_absurd_period_is_refused_in_the_admin(client, fields):
+    """A period beyond any calendar (a typo) was stored and then broke every purchase with a 500."""
+    from tests.factories import OperatorFactory
+
+    v = SeckillVoucherFactory(stock=5)
+    op = OperatorFactory(organization=v.organization)
+    client.force_login(op.user)
+    res = client.post("/admin/orders/purchaselimitrule/add/", {**fields, "applies_to": "seckill", "active": "on"})
+    assert res.status_code == 200 and "errorlist" in res.content.decode()
+    assert not PurchaseLimitRule.objects.exists()
+    voucher_purchase(voucher_id=v.pk, user=customer(date_joined=timezone.now() - timedelta(days=400)))
+
+
+def test_the_database_refuses_an_absurd_period_too():
+    from django.db import IntegrityError, transaction
+
+    org = OrganizationFactory()
+    too_long = [
+        {"kind": K.MIN_ACCOUNT_AGE_DAYS, "value": 1_000_000},
+        {"kind": K.MAX_EXPIRED_ORDERS, "value": 1, "window_days": 1_000_000},
+    ]
+    for fields in too_long:
+        with pytest.raises(IntegrityError), transaction.atomic():
+            PurchaseLimitRule.objects.create(organization=org, **fields)

@@ -86,6 +86,29 @@ def test_topup_with_garbage_body_is_400(raw, ctype):
     assert balance(u) == 500 and not TopUp.objects.exists()
 
 
+DEEP = "[" * 5000 + "]" * 5000  # nesting the JSON decoder cannot follow (RecursionError)
+
+
+@pytest.mark.parametrize("url", ["/api/v1/wallet/topups", "/api/v1/auth/register", "/api/v1/auth/token"])
+def test_json_nested_too_deeply_is_400_not_a_500(api, url):
+    u = customer(balance=500)
+    client = auth_client(u) if "wallet" in url else api
+    res = client.post(url, DEEP, content_type="application/json")
+    assert res.status_code == 400, res.content
+    assert res.json()["error"]["code"] == "validation_error"
+    res = client.post(url, DEEP, content_type="application/json", HTTP_IDEMPOTENCY_KEY="deep")
+    assert res.status_code == 400 and res.json()["error"]["code"] == "validation_error"
+    assert balance(u) == 500 and not TopUp.objects.exists()
+
+
+def test_webhook_with_json_nested_too_deeply_is_400(api):
+    u = customer()
+    pending_topup(u)
+    res = notify(api, None, raw=DEEP.encode())
+    assert res.status_code == 400 and res.json()["error"]["code"] == "validation_error"
+    assert balance(u) == 0
+
+
 def test_topup_in_an_unsupported_media_type_is_refused_with_a_code():
     u = customer(balance=500)
     res = auth_client(u).post("/api/v1/wallet/topups", "<xml/>", content_type="text/plain")
@@ -172,6 +195,18 @@ def test_webhook_with_a_bad_signature_is_refused(api):
     assert t.status == "pending"
 
 
+@pytest.mark.parametrize("sig", ["é" * 64, "\u00ff" + "0" * 63, "ü"])
+def test_webhook_with_a_non_ascii_signature_is_refused_not_a_500(api, sig):
+    """A header value outside ASCII (latin-1 bytes on the wire) is a wrong signature, not a crash."""
+    u = customer()
+    t = pending_topup(u)
+    res = notify(api, {"txn_id": t.provider_txn_id, "status": "succeeded"}, signature=sig)
+    assert res.status_code == 403 and res.json()["error"]["code"] == "permission_denied"
+    assert balance(u) == 0
+    t.refresh_from_db()
+    assert t.status == "pending"
+
+
 @pytest.mark.parametrize(
     "raw",
     [b"{garbage", b"[]", b'{"txn_id": "x"}', b'{"txn_id": "x", "status": "maybe"}', b'{"status": "succeeded"}'],
@@ -182,6 +217,17 @@ def test_webhook_with_bad_input_is_400(api, raw):
     res = notify(api, None, raw=raw)
     assert res.status_code == 400 and res.json()["error"]["code"] == "validation_error"
     assert balance(u) == 0
+
+
+@pytest.mark.parametrize("amount", BAD_AMOUNTS + [900.0, "900"])
+def test_webhook_with_a_bad_amount_is_400_and_credits_nothing(api, amount):
+    u = customer()
+    t = pending_topup(u, amount=900)
+    res = notify(api, {"txn_id": t.provider_txn_id, "status": "succeeded", "amount": amount})
+    assert res.status_code == 400 and "amount" in res.json()["error"]["details"], res.content
+    assert balance(u) == 0
+    t.refresh_from_db()
+    assert t.status == "pending"
 
 
 def test_webhook_with_a_wrong_amount_does_not_credit(api):
