@@ -261,7 +261,7 @@ def voucher_compensate(
     actor: AbstractBaseUser | None,
     order_ids: Iterable[uuid.UUID] | None = None,
 ) -> CompensationRun:
-    """Withdraw a sold voucher: refund every paid order (unpaid ones are cancelled), return their
+    """Withdraw a sold voucher: delist it, refund every paid order (unpaid ones are cancelled), return their
     stock, and credit each affected customer `amount` with `message`. Each order is handled in its
     own transaction under its row lock; compensation credits use the ledger key
     `compensation:<order id>`, so running it again pays nobody twice. Used coupons are skipped (the
@@ -279,6 +279,12 @@ def voucher_compensate(
     voucher = Voucher.objects.filter(pk=voucher_id).first()
     if voucher is None:
         raise DomainError("not_found", status=404)
+    if voucher.status == Voucher.Status.LISTED:
+        # Withdrawing means it stops selling first: the units the refunds return must not go
+        # straight back on sale.
+        from coupons.services import voucher_delist
+
+        voucher_delist(voucher_id=voucher.pk)
     run = CompensationRun.objects.create(
         organization_id=voucher.organization_id,
         voucher=voucher,

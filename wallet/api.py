@@ -19,7 +19,7 @@ from config.api import AuthThrottle, MoneyThrottle, StrictMoneyField, idempotent
 from config.errors import DomainError
 
 from .models import LedgerEntry, TopUp, Wallet
-from .payments import PROVIDERS, SIGNATURE_HEADER, signature_valid
+from .payments import PROVIDERS, SIGNATURE_HEADER, enabled_providers, signature_valid
 from .services import topup_confirm, topup_fail, topup_start, wallet_get_or_create
 
 User = get_user_model()
@@ -163,6 +163,11 @@ class TopUpRequestSerializer(serializers.Serializer):
     amount = MoneyField()
     provider = serializers.ChoiceField(choices=sorted(PROVIDERS), default="sandbox")
 
+    def validate_provider(self, value: str) -> str:
+        if value not in enabled_providers():
+            raise serializers.ValidationError("This payment provider is not enabled here.")
+        return value
+
 
 class EntriesQuerySerializer(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=200, default=50)
@@ -222,7 +227,7 @@ class PaymentWebhookView(APIView):
 
     @extend_schema(request=WebhookSerializer, responses={200: TopUpSerializer})
     def post(self, request, provider: str):
-        if provider not in PROVIDERS:
+        if provider not in enabled_providers():
             raise DomainError("not_found", status=404)
         raw = request.body
         if not signature_valid(raw, request.headers.get(SIGNATURE_HEADER)):

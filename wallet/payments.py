@@ -55,8 +55,14 @@ PROVIDERS: dict[str, PaymentProvider] = {p.name: p for p in (SandboxProvider(), 
 DEFAULT_PROVIDER = SandboxProvider.name
 
 
+def enabled_providers() -> list[str]:
+    """Providers this deployment accepts (settings.PAYMENT_PROVIDERS). Production enables none by
+    default: a sandbox that credits at once must never be reachable there by accident."""
+    return [name for name in settings.PAYMENT_PROVIDERS if name in PROVIDERS]
+
+
 def get_provider(name: str) -> PaymentProvider | None:
-    return PROVIDERS.get(name)
+    return PROVIDERS.get(name) if name in enabled_providers() else None
 
 
 def sign_webhook(body: bytes) -> str:

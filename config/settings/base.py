@@ -221,6 +221,8 @@ SPECTACULAR_SETTINGS = {
 
 # The public payment-provider webhook shares this secret with the provider (HMAC-SHA256).
 PAYMENT_WEBHOOK_SECRET = env("PAYMENT_WEBHOOK_SECRET", default="sandbox-webhook-secret")
+# Payment providers accepted for top-ups and webhooks (wallet/payments.py).
+PAYMENT_PROVIDERS = env.list("PAYMENT_PROVIDERS", default=["sandbox", "sandbox_async"])
 
 LOGGING = {
     "version": 1,

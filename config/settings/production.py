@@ -11,6 +11,11 @@ if not ALLOWED_HOSTS:
 
     raise ImproperlyConfigured("Set ALLOWED_HOSTS to the host names this deployment answers to.")
 
+# Webhooks must be signed with a secret of this deployment's own, and the sandbox providers (which
+# credit without collecting money) are off unless PAYMENT_PROVIDERS names them explicitly.
+PAYMENT_WEBHOOK_SECRET = env("PAYMENT_WEBHOOK_SECRET")
+PAYMENT_PROVIDERS = env.list("PAYMENT_PROVIDERS", default=[])
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)

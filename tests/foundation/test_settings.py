@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _manage(*args, **env_overrides):
-    drop = ("SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    drop = ("SECRET_KEY", "ALLOWED_HOSTS", "PAYMENT_WEBHOOK_SECRET", "PAYMENT_PROVIDERS", "DJANGO_ALLOW_ASYNC_UNSAFE")
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env.update(DJANGO_SETTINGS_MODULE="config.settings.production", **env_overrides)
     return subprocess.run(
@@ -18,20 +18,39 @@ def _manage(*args, **env_overrides):
 
 
 def test_production_refuses_to_start_without_secret_key():
-    res = _manage("check", ALLOWED_HOSTS="park.example.com")
+    res = _manage("check", ALLOWED_HOSTS="park.example.com", PAYMENT_WEBHOOK_SECRET="w" * 40)
     assert res.returncode != 0
     assert "SECRET_KEY" in res.stderr
 
 
 def test_production_refuses_to_start_without_allowed_hosts():
-    res = _manage("check", SECRET_KEY="x" * 60)
+    res = _manage("check", SECRET_KEY="x" * 60, PAYMENT_WEBHOOK_SECRET="w" * 40)
     assert res.returncode != 0
     assert "ALLOWED_HOSTS" in res.stderr
 
 
 def test_check_deploy_is_clean():
     res = _manage(
-        "check", "--deploy", "--fail-level", "WARNING", SECRET_KEY="k3y-" + "z" * 60, ALLOWED_HOSTS="park.example.com"
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        SECRET_KEY="k3y-" + "z" * 60,
+        ALLOWED_HOSTS="park.example.com",
+        PAYMENT_WEBHOOK_SECRET="w" * 40,
     )
     assert res.returncode == 0, res.stdout + res.stderr
     assert "no issues" in res.stdout
+
+
+def test_production_refuses_to_start_without_a_webhook_secret():
+    res = _manage("check", SECRET_KEY="x" * 60, ALLOWED_HOSTS="park.example.com")
+    assert res.returncode != 0
+    assert "PAYMENT_WEBHOOK_SECRET" in res.stderr
+
+
+def test_production_enables_no_sandbox_payment_provider_by_default():
+    probe = "from django.conf import settings; print(settings.PAYMENT_PROVIDERS)"
+    res = _manage("shell", "-c", probe, SECRET_KEY="x" * 60, ALLOWED_HOSTS="h", PAYMENT_WEBHOOK_SECRET="w" * 40)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip().splitlines()[-1] == "[]"

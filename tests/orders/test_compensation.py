@@ -100,3 +100,13 @@ def test_an_overdue_unpaid_order_expires_instead_of_being_compensated():
     again = voucher_compensate(voucher_id=v.pk, amount=250, message="Lot closed", actor=None)
     assert again.compensated_count == 0 and balance(u) == 1000 and stock(v) == 3
     assert_ledger_matches_balances()
+
+
+def test_compensation_withdraws_the_voucher_from_sale(sold):
+    v, users, orders = sold
+    voucher_compensate(voucher_id=v.pk, amount=0, message="Oversold", actor=None)
+    v.refresh_from_db()
+    assert v.status == "delisted"
+    with pytest.raises(DomainError) as err:
+        buy(customer(balance=1000), v)
+    assert err.value.code == "not_found"

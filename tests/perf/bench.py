@@ -68,6 +68,7 @@ BASE_ENV = {
     "REDIS_URL": REDIS_URL,
     "SECRET_KEY": "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
     "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "PAYMENT_WEBHOOK_SECRET": "bench-webhook-secret",
     "SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback; TLS ends at the proxy in production
     "LOG_LEVEL": "ERROR",  # 409s are logged as WARNING by django.request: not what we measure
     "SECKILL_GATE": "redis",

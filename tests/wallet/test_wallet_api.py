@@ -286,3 +286,21 @@ def test_topup_reference_starts_one_charge_per_customer():
         topup_start(user=a, amount=600, reference="r1")
     assert err.value.code == "idempotency_conflict"
     assert balance(a) == 500
+
+
+def test_a_provider_this_deployment_does_not_enable_is_refused(api, settings):
+    settings.PAYMENT_PROVIDERS = ["sandbox_async"]
+    user = customer(balance=0)
+    res = auth_client(user).post("/api/v1/wallet/topups", {"amount": 500, "provider": "sandbox"}, format="json")
+    assert res.status_code == 400
+    assert res.json()["error"]["details"]["provider"]
+    assert balance(user) == 0 and not TopUp.objects.filter(user=user).exists()
+    settings.PAYMENT_PROVIDERS = []
+    body = json.dumps({"txn_id": "x", "status": "succeeded"}).encode()
+    res = api.post(
+        "/api/v1/wallet/webhooks/sandbox_async",
+        data=body,
+        content_type="application/json",
+        **{f"HTTP_{SIGNATURE_HEADER.upper().replace('-', '_')}": sign_webhook(body)},
+    )
+    assert res.status_code == 404
