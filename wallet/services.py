@@ -58,7 +58,7 @@ def _move(
                 "insufficient_funds",
                 details={"balance": before, "required": -amount, "missing": -after},
             )
-        Wallet.objects.filter(pk=wallet.pk).update(balance=F("balance") + amount)
+        Wallet.objects.filter(pk=wallet.pk).update(balance=F("balance") + amount, updated_at=timezone.now())
         entry = LedgerEntry.objects.create(
             wallet=wallet,
             kind=kind,

@@ -304,3 +304,13 @@ def test_a_provider_this_deployment_does_not_enable_is_refused(api, settings):
         **{f"HTTP_{SIGNATURE_HEADER.upper().replace('-', '_')}": sign_webhook(body)},
     )
     assert res.status_code == 404
+
+
+def test_wallet_updated_at_moves_with_the_balance():
+    user = customer(balance=0)
+    client = auth_client(user)
+    before = client.get("/api/v1/wallet").json()["updated_at"]
+    client.post("/api/v1/wallet/topups", {"amount": 700}, format="json")
+    after = client.get("/api/v1/wallet").json()
+    assert after["balance"] == 700
+    assert after["updated_at"] > before
