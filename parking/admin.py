@@ -215,7 +215,8 @@ class ParkingSessionAdmin(ReadOnlyScopedAdmin):
 
     organization_path = "lot__organization"
     list_display = ("plate", "lot", "vehicle_type", "status", "entered_at", "exited_at", "fee", "user")
-    list_filter = ("status", UnpaidFilter, "lot", "vehicle_type")
+    # RelatedOnlyFieldListFilter: the plain "lot" filter would list every organization's lots.
+    list_filter = ("status", UnpaidFilter, ("lot", admin.RelatedOnlyFieldListFilter), "vehicle_type")
     search_fields = ("plate",)
     date_hierarchy = "entered_at"
     list_select_related = ("lot", "user")
@@ -226,7 +227,7 @@ class ParkingSessionAdmin(ReadOnlyScopedAdmin):
 class ParkingPaymentAdmin(ReadOnlyScopedAdmin):
     organization_path = "session__lot__organization"
     list_display = ("id", "session", "status", "fee", "discount", "amount", "method", "coupon", "paid_at")
-    list_filter = ("status", "method", "session__lot")
+    list_filter = ("status", "method", ("session__lot", admin.RelatedOnlyFieldListFilter))
     search_fields = ("session__plate",)
     date_hierarchy = "created_at"
     list_select_related = ("session", "session__lot")

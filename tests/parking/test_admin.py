@@ -140,3 +140,15 @@ def test_recount_occupancy_action(admin_web, lot):
     assert "1 cars parked" in res.content.decode()
     lot.refresh_from_db()
     assert lot.occupancy == 1
+
+
+def test_list_filters_offer_only_the_organizations_lots(admin_web, lot, foreign_lot):
+    """The lot filter of the session and payment lists names this organization's lots only: another
+    organization's lot names never reach the page."""
+    for where in (lot, foreign_lot):
+        services.session_enter(lot=where, plate="粤B77777", at=ago(100))
+        services.session_exit(lot=where, plate="粤B77777", at=ago(1))  # unregistered: an unpaid payment
+    for url in ("/admin/parking/parkingsession/", "/admin/parking/parkingpayment/"):
+        res = admin_web.get(url)
+        html = res.content.decode()
+        assert res.status_code == 200 and "Central" in html and "Elsewhere" not in html, url
