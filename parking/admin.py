@@ -13,6 +13,7 @@ from .models import Lot, Operator, Organization, ParkingPayment, ParkingSession,
 from .scoping import OrganizationScopedAdmin, ReadOnlyScopedAdmin, operator_of
 from .selectors import lot_daily_revenue
 from .services import lot_recount_occupancy
+from .tariffs import parse_rule
 
 
 @admin.register(Organization)
@@ -43,11 +44,60 @@ class OperatorAdmin(OrganizationScopedAdmin):
         return request.user.is_superuser  # new operators: `manage.py create_operator`
 
 
+class TariffForm(forms.ModelForm):
+    """The admin's tariff goes through the engine's validation (parse_rule), the same as the API's:
+    a stay keeps its tariff as the engine's JSON and is priced from it, so a value the engine
+    refuses would make every exit and fee query of the lot a validation error."""
+
+    _NIGHT = {"start": "night_start", "end": "night_end", "unit_price": "night_unit_price", "cap": "night_cap"}
+
+    class Meta:
+        model = Tariff
+        fields = (
+            "vehicle_type",
+            "free_minutes",
+            "first_minutes",
+            "first_price",
+            "unit_minutes",
+            "unit_price",
+            "cap_per_24h",
+            "night_start",
+            "night_end",
+            "night_unit_price",
+            "night_cap",
+        )
+
+    def clean(self):
+        data = super().clean()
+        names = ("free_minutes", "first_minutes", "first_price", "unit_minutes", "unit_price", "cap_per_24h")
+        if self.errors or any(data.get(name) is None for name in names):
+            return data  # field errors already speak; incomplete rows are the constraints' business
+        raw = {name: data[name] for name in names}
+        if all(data.get(f) is not None for f in ("night_start", "night_end", "night_unit_price")):
+            raw["night"] = {
+                "start": data["night_start"].strftime("%H:%M"),
+                "end": data["night_end"].strftime("%H:%M"),
+                "unit_price": data["night_unit_price"],
+                "cap": data.get("night_cap"),
+            }
+        try:
+            parse_rule(raw)
+        except DomainError as exc:
+            for name, messages_ in exc.details.get("tariff", {}).items():
+                if name == "night":
+                    for sub, msgs in messages_.items():
+                        self.add_error(self._NIGHT.get(sub), msgs)
+                else:
+                    self.add_error(name, messages_)
+        return data
+
+
 class TariffInline(admin.TabularInline):
     """Tariffs are edited with their lot; the lot admin's role rules apply (Django's per-model
     permissions are not used for operators)."""
 
     model = Tariff
+    form = TariffForm
     extra = 0
     fields = (
         "vehicle_type",

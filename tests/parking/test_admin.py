@@ -152,3 +152,51 @@ def test_list_filters_offer_only_the_organizations_lots(admin_web, lot, foreign_
         res = admin_web.get(url)
         html = res.content.decode()
         assert res.status_code == 200 and "Central" in html and "Elsewhere" not in html, url
+
+
+def _tariff_form(**overrides):
+    data = {
+        "name": "Admin-made",
+        "capacity": 30,
+        "grace_minutes": 10,
+        "tariffs-TOTAL_FORMS": "1",
+        "tariffs-INITIAL_FORMS": "0",
+        "tariffs-MIN_NUM_FORMS": "0",
+        "tariffs-MAX_NUM_FORMS": "1000",
+        "tariffs-0-vehicle_type": "small",
+        "tariffs-0-free_minutes": "15",
+        "tariffs-0-first_minutes": "60",
+        "tariffs-0-first_price": "500",
+        "tariffs-0-unit_minutes": "30",
+        "tariffs-0-unit_price": "200",
+        "tariffs-0-cap_per_24h": "3000",
+    }
+    data.update({f"tariffs-0-{k}": str(v) for k, v in overrides.items()})
+    return data
+
+
+@pytest.mark.parametrize(
+    "override",
+    [{"first_minutes": 2000}, {"free_minutes": 1441}, {"unit_price": 2_000_000_000, "cap_per_24h": 2_000_000_000}],
+)
+def test_admin_refuses_a_tariff_the_engine_refuses(admin_web, override):
+    """A tariff saved in the admin is priced by the same engine as the API's: values the engine
+    refuses are form errors, not a lot whose cars can never leave (every exit would be a 400)."""
+    from parking.models import Lot
+
+    res = admin_web.post("/admin/parking/lot/add/", _tariff_form(**override))
+    assert res.status_code == 200
+    assert not Lot.objects.filter(name="Admin-made").exists()
+    assert "Must be at most" in res.content.decode()
+
+
+def test_a_lot_made_in_the_admin_prices_exits(admin_web, op_client):
+    from parking.models import Lot
+
+    assert admin_web.post("/admin/parking/lot/add/", _tariff_form(first_minutes=1440)).status_code == 302
+    lot = Lot.objects.get(name="Admin-made")
+    services.session_enter(lot=lot, plate="粤B12345", at=ago(100))
+    res = op_client.post(
+        f"/api/v1/operator/lots/{lot.pk}/exits", {"plate": "粤B12345", "at": ago(0).isoformat()}, format="json"
+    )
+    assert res.status_code == 200 and res.json()["fee"] == 500
