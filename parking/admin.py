@@ -170,6 +170,16 @@ class LotAdmin(OrganizationScopedAdmin):
     inlines = [TariffInline]
     actions = ["recount_occupancy"]
 
+    def save_model(self, request, obj, form, change):
+        if not change:
+            return super().save_model(request, obj, form, change)
+        # Occupancy is the gates' counter, moved by conditional UPDATEs: an edit writes every other
+        # field and never writes back the occupancy it read when the form was posted.
+        fields = [f.name for f in Lot._meta.concrete_fields if f.name not in ("id", "occupancy", "created_at")]
+        if not request.user.is_superuser:
+            fields.remove("organization")
+        obj.save(update_fields=fields)
+
     @admin.action(description=_("Recount occupancy from the cars parked"))
     def recount_occupancy(self, request, queryset):
         for lot in queryset:

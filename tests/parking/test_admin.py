@@ -200,3 +200,33 @@ def test_a_lot_made_in_the_admin_prices_exits(admin_web, op_client):
         f"/api/v1/operator/lots/{lot.pk}/exits", {"plate": "粤B12345", "at": ago(0).isoformat()}, format="json"
     )
     assert res.status_code == 200 and res.json()["fee"] == 500
+
+
+def test_editing_a_lot_never_writes_back_a_stale_occupancy(admin_web, lot, monkeypatch):
+    """The lot's row is read when the admin form is posted and saved after validation; a car that
+    enters in between must still be counted (the save writes the form's fields, not occupancy)."""
+    from parking.admin import LotForm
+    from parking.models import Lot
+
+    clean_capacity = LotForm.clean_capacity
+
+    def a_car_enters_meanwhile(form):
+        services.session_enter(lot=Lot.objects.get(pk=lot.pk), plate="粤B77777", at=ago(1))
+        return clean_capacity(form)
+
+    monkeypatch.setattr(LotForm, "clean_capacity", a_car_enters_meanwhile)
+    res = admin_web.post(
+        f"/admin/parking/lot/{lot.pk}/change/",
+        {
+            "name": "Central renamed",
+            "capacity": 10,
+            "grace_minutes": 15,
+            "tariffs-TOTAL_FORMS": "0",
+            "tariffs-INITIAL_FORMS": "0",
+            "tariffs-MIN_NUM_FORMS": "0",
+            "tariffs-MAX_NUM_FORMS": "1000",
+        },
+    )
+    assert res.status_code == 302, res.content.decode()[:2000]
+    lot.refresh_from_db()
+    assert lot.name == "Central renamed" and lot.occupancy == 1
