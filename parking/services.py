@@ -298,7 +298,9 @@ def _coupon_take(*, order_id, user, session: ParkingSession, payment: ParkingPay
     """Lock the coupon order and mark it used (same transaction as the debit)."""
     from orders.models import Order, OrderEvent
 
-    order = Order.objects.select_for_update().select_related("voucher").filter(pk=order_id).first()
+    # of=("self",): lock the order only. A bare FOR UPDATE over the join would lock the voucher row
+    # too, the flash sale's hot row, outside the lock order.
+    order = Order.objects.select_for_update(of=("self",)).select_related("voucher").filter(pk=order_id).first()
     if order is None or order.user_id != user.pk:
         raise NotFound("No such coupon.")
     voucher = order.voucher

@@ -196,3 +196,49 @@ def test_one_coupon_racing_on_two_payments_is_used_once(lot):
     assert Order.objects.get(pk=coupon.pk).status == "used"
     assert Wallet.objects.get(user=user).balance == 5000 - 600
     _ledger_matches_balances()
+
+
+def test_redeeming_a_coupon_does_not_wait_for_its_voucher_row(lot):
+    """Paying with a coupon locks the coupon order, not its voucher: the voucher row is the flash
+    sale's hot row (every sale moves its stock), and a parking payment must neither queue behind the
+    sale nor hold the sale up while it debits the wallet."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from coupons.models import Voucher
+    from orders.models import Order
+    from tests.factories import OrderFactory, VoucherFactory
+
+    user = _driver("粤B12345", auto_pay=False)
+    with top_up_without_settling():
+        fund(user, 5000)
+    session = services.session_enter(lot=lot, plate="粤B12345", at=ago(100))
+    payment_id = services.payment_refresh(session=session)[1].pk
+    voucher = VoucherFactory(organization=lot.organization, benefit_type="amount", benefit_value=300)
+    coupon = OrderFactory(user=user, voucher=voucher, status=Order.Status.PAID, paid_at=timezone.now())
+    locked, release = threading.Event(), threading.Event()
+
+    def a_sale_holds_the_voucher():
+        try:
+            with transaction.atomic():
+                Voucher.objects.select_for_update().get(pk=voucher.pk)
+                locked.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    seller = threading.Thread(target=a_sale_holds_the_voucher)
+    seller.start()
+    assert locked.wait(30)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '2s'")
+        payment = services.payment_pay(payment_id=payment_id, user=user, coupon_id=coupon.pk)
+    finally:
+        release.set()
+        seller.join(30)
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+    assert payment.status == "paid" and payment.discount == 300 and payment.amount == 600
+    assert Order.objects.get(pk=coupon.pk).status == "used"
+    _ledger_matches_balances()
