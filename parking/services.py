@@ -478,8 +478,12 @@ def vehicle_register(
                         or (Tariff.VehicleType.NEW_ENERGY if is_new_energy_plate(plate) else Tariff.VehicleType.SMALL),
                     )
             except IntegrityError as exc:
-                raise DomainError("plate_taken", "This plate is registered to another account.") from exc
-        else:
+                # Registered concurrently: by this customer (a double submit) it is an update.
+                vehicle = Vehicle.objects.select_for_update().filter(plate=plate).first()
+                if vehicle is None or vehicle.user_id != user.pk:
+                    raise DomainError("plate_taken", "This plate is registered to another account.") from exc
+                created = False
+        if not created:
             vehicle.auto_pay = auto_pay
             if vehicle_type:
                 vehicle.vehicle_type = vehicle_type

@@ -249,3 +249,15 @@ def test_redeeming_a_coupon_does_not_wait_for_its_voucher_row(lot):
     assert payment.status == "paid" and payment.discount == 300 and payment.amount == 600
     assert Order.objects.get(pk=coupon.pk).status == "used"
     _ledger_matches_balances()
+
+
+def test_the_same_customer_registering_a_plate_twice_at_once_gets_it(lot):
+    """A double submit of the vehicle form: both answers say the plate is theirs (one creates it),
+    never "registered to another account"."""
+    from parking.models import Vehicle
+
+    user = UserFactory()
+    results = race(*[lambda: services.vehicle_register(user=user, plate="粤B12345", auto_pay=True)] * 8)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sorted(created for _, created in results) == [False] * 7 + [True]
+    assert Vehicle.objects.get(plate="粤B12345").user == user
