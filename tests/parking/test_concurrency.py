@@ -68,7 +68,7 @@ def _driver(plate, auto_pay=True):
 
 
 def test_exit_racing_a_top_up_debits_once(lot):
-    rounds = 8
+    rounds = 4
     drivers = []
     for i in range(rounds):
         plate = f"粤B{i:05d}"
@@ -94,7 +94,7 @@ def test_exit_racing_a_top_up_debits_once(lot):
 def test_two_fee_queries_racing_make_one_payment(lot):
     user = _driver("粤B12345", auto_pay=False)
     session = services.session_enter(lot=lot, plate="粤B12345", at=ago(100))
-    results = race(*[lambda: services.payment_refresh(session=ParkingSession.objects.get(pk=session.pk))] * 20)
+    results = race(*[lambda: services.payment_refresh(session=ParkingSession.objects.get(pk=session.pk))] * 9)
     assert not [r for r in results if isinstance(r, Exception)], results
     assert ParkingPayment.objects.filter(session=session).count() == 1
     assert len({r[1].pk for r in results}) == 1
@@ -108,8 +108,8 @@ def test_fee_api_racing_makes_one_payment(lot):
     session = services.session_enter(lot=lot, plate="粤B12345", at=ago(100))
     client = auth_client(user)
     url = f"/api/v1/parking/sessions/{session.pk}/fee"
-    results = race(*[lambda: client.get(url).status_code] * 12)
-    assert results == [200] * 12
+    results = race(*[lambda: client.get(url).status_code] * 9)
+    assert results == [200] * 9
     assert ParkingPayment.objects.filter(session=session).count() == 1
 
 
@@ -136,12 +136,12 @@ def _debt(lot, plate="粤B12345", auto_pay=True):
 
 def test_auto_debit_task_run_in_parallel_debits_once(lot):
     user, payment_id = _debt(lot)
-    calls = [lambda: tasks.autodebit_payment(payment_id)] * 10
-    calls += [lambda: tasks.settle_user_debts(user.pk)] * 10
-    calls += [lambda: tasks.sweep_open_debts()] * 5
+    calls = [lambda: tasks.autodebit_payment(payment_id)] * 3
+    calls += [lambda: tasks.settle_user_debts(user.pk)] * 3
+    calls += [lambda: tasks.sweep_open_debts()] * 3
     results = race(*calls)
     assert not [r for r in results if isinstance(r, Exception)], results
-    assert results[:10].count("paid") + sum(results[10:]) == 1
+    assert results[:3].count("paid") + sum(results[3:]) == 1
     assert LedgerEntry.objects.filter(wallet__user=user, kind="parking_payment").count() == 1
     assert Wallet.objects.get(user=user).balance == 4100
     assert ParkingPayment.objects.get(pk=payment_id).status == "paid"
@@ -163,18 +163,18 @@ def test_paying_on_the_page_racing_the_auto_debit_charges_once(lot):
 
 
 def test_entries_racing_for_the_last_places(lot):
-    Lot.objects.filter(pk=lot.pk).update(capacity=5)
+    Lot.objects.filter(pk=lot.pk).update(capacity=3)
     fresh = Lot.objects.get(pk=lot.pk)
-    results = race(*[lambda i=i: services.session_enter(lot=fresh, plate=f"粤B{i:05d}", at=ago(1)) for i in range(20)])
+    results = race(*[lambda i=i: services.session_enter(lot=fresh, plate=f"粤B{i:05d}", at=ago(1)) for i in range(9)])
     codes = sorted(getattr(r, "code", "ok") for r in results)
-    assert codes.count("ok") == 5 and codes.count("lot_full") == 15
-    assert Lot.objects.get(pk=lot.pk).occupancy == 5 == ParkingSession.objects.filter(status="open").count()
+    assert codes.count("ok") == 3 and codes.count("lot_full") == 6
+    assert Lot.objects.get(pk=lot.pk).occupancy == 3 == ParkingSession.objects.filter(status="open").count()
 
 
 def test_same_plate_entering_twice_at_once_parks_once(lot):
-    results = race(*[lambda: services.session_enter(lot=lot, plate="粤B12345", at=ago(1))] * 12)
+    results = race(*[lambda: services.session_enter(lot=lot, plate="粤B12345", at=ago(1))] * 9)
     codes = sorted(getattr(r, "code", "ok") for r in results)
-    assert codes.count("ok") == 1 and codes.count("already_parked") == 11
+    assert codes.count("ok") == 1 and codes.count("already_parked") == 8
     assert Lot.objects.get(pk=lot.pk).occupancy == 1
 
 
