@@ -261,3 +261,34 @@ def test_the_same_customer_registering_a_plate_twice_at_once_gets_it(lot):
     assert not [r for r in results if isinstance(r, Exception)], results
     assert sorted(created for _, created in results) == [False] * 7 + [True]
     assert Vehicle.objects.get(plate="粤B12345").user == user
+
+
+def test_exit_racing_payments_and_fee_queries_keeps_the_books(lot):
+    """The car leaves while its owner pays and asks for the fee: whatever the order, one exit
+    closes the stay, the payments cover the fee or owe the rest, and the ledger is what was paid."""
+    user = _driver("粤B12345", auto_pay=False)
+    with top_up_without_settling():
+        fund(user, 50000)
+    session = services.session_enter(lot=lot, plate="粤B12345", at=ago(100))
+    payment_id = services.payment_refresh(session=session)[1].pk
+
+    def pay():
+        return services.payment_pay(payment_id=payment_id, user=user)
+
+    def refresh():
+        return services.payment_refresh(session=ParkingSession.objects.get(pk=session.pk))
+
+    def leave():
+        return services.session_exit(lot=Lot.objects.get(pk=lot.pk), plate="粤B12345", at=ago(0))
+
+    results = race(leave, pay, pay, refresh, refresh, leave)
+    codes = sorted(getattr(r, "code", "ok") for r in results)
+    assert codes.count("not_parked") == 1 and set(codes) <= {"ok", "not_parked", "invalid_state", "not_found"}
+    session.refresh_from_db()
+    paid = ParkingPayment.objects.filter(session=session, status="paid")
+    unpaid = ParkingPayment.objects.filter(session=session, status="unpaid").first()
+    assert session.status == "closed" and session.fee == 900
+    assert sum(p.fee for p in paid) + (unpaid.amount if unpaid else 0) == 900
+    charged = -(LedgerEntry.objects.filter(kind="parking_payment").aggregate(s=Sum("amount"))["s"] or 0)
+    assert charged == sum(p.amount for p in paid) <= 900
+    _ledger_matches_balances()
