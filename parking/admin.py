@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from config.errors import DomainError
 
 from .models import Lot, Operator, Organization, ParkingPayment, ParkingSession, Tariff
-from .scoping import OrganizationScopedAdmin, ReadOnlyScopedAdmin, operator_of
+from .scoping import OrganizationScopedAdmin, ReadOnlyScopedAdmin, operator_of, organization_of
 from .selectors import lot_daily_revenue
 from .services import lot_recount_occupancy
 from .tariffs import parse_rule
@@ -148,9 +148,23 @@ def _bar(value: int, total: int, *, label: str = "") -> str:
 
 
 class LotForm(forms.ModelForm):
+    # The operator's organization when the form has no organization field (set by LotAdmin.get_form).
+    scope_organization = None
+
     class Meta:
         model = Lot
-        fields = ("name", "capacity", "grace_minutes")
+        fields = ("organization", "name", "capacity", "grace_minutes")
+
+    def clean(self):
+        data = super().clean()
+        # Django checks unique (organization, name) only when both are form fields; an operator's
+        # form has no organization field, so the check is done here (else the database refuses: a 500).
+        name = data.get("name")
+        if "organization" not in self.fields and name and self.scope_organization is not None:
+            taken = Lot.objects.filter(organization=self.scope_organization, name=name).exclude(pk=self.instance.pk)
+            if taken.exists():
+                self.add_error("name", _("Your organization already has a lot with this name."))
+        return data
 
     def clean_capacity(self):
         capacity = self.cleaned_data["capacity"]
@@ -169,6 +183,12 @@ class LotAdmin(OrganizationScopedAdmin):
     readonly_fields = ("occupancy",)
     inlines = [TariffInline]
     actions = ["recount_occupancy"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if not request.user.is_superuser:
+            form.scope_organization = organization_of(request.user)
+        return form
 
     def save_model(self, request, obj, form, change):
         if not change:

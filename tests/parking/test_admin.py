@@ -230,3 +230,36 @@ def test_editing_a_lot_never_writes_back_a_stale_occupancy(admin_web, lot, monke
     assert res.status_code == 302, res.content.decode()[:2000]
     lot.refresh_from_db()
     assert lot.name == "Central renamed" and lot.occupancy == 1
+
+
+def _lot_form(**data):
+    return {
+        "capacity": 3,
+        "grace_minutes": 15,
+        "tariffs-TOTAL_FORMS": "0",
+        "tariffs-INITIAL_FORMS": "0",
+        "tariffs-MIN_NUM_FORMS": "0",
+        "tariffs-MAX_NUM_FORMS": "1000",
+        **data,
+    }
+
+
+def test_a_second_lot_with_the_same_name_is_a_form_error(admin_web, lot, foreign_lot):
+    from parking.models import Lot
+
+    res = admin_web.post("/admin/parking/lot/add/", _lot_form(name="Central"))
+    assert res.status_code == 200 and "already has a lot with this name" in res.content.decode()
+    assert Lot.objects.filter(name="Central").count() == 1
+    # Another organization's lot names are free to reuse.
+    assert admin_web.post("/admin/parking/lot/add/", _lot_form(name="Elsewhere")).status_code == 302
+
+
+def test_a_superuser_adds_a_lot_for_an_organization(client, operator):
+    from django.contrib.auth import get_user_model
+
+    from parking.models import Lot
+
+    client.force_login(get_user_model().objects.create_superuser("root", "root@example.com", "s3cure-pass-word"))
+    res = client.post("/admin/parking/lot/add/", _lot_form(name="Platform-made", organization=operator.organization.pk))
+    assert res.status_code == 302, res.content.decode()[:2000]
+    assert Lot.objects.get(name="Platform-made").organization == operator.organization
