@@ -155,6 +155,12 @@ class LotCreateSerializer(serializers.Serializer):
             raise serializers.ValidationError(f"Unknown vehicle types: {', '.join(unknown)}.")
         return value
 
+    def validate(self, attrs):
+        small = attrs.get("tariffs", {}).get(Tariff.VehicleType.SMALL)
+        if small is not None and small != attrs["tariff"]:
+            raise serializers.ValidationError({"tariffs": {"small": ["Must equal tariff (the small-car tariff)."]}})
+        return attrs
+
 
 class LotQuoteSerializer(serializers.Serializer):
     entered_at = GateTimeField()

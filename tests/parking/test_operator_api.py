@@ -356,3 +356,14 @@ def test_times_out_of_range_are_400(op_client, lot, value):
         res = op_client.post(url, body, format="json")
         assert res.status_code == 400, (url, body, res.content)
         assert res.json()["error"]["code"] == "validation_error"
+
+
+def test_a_small_car_tariff_that_contradicts_the_tariff_is_400(op_client):
+    """`tariff` is the lot's (small-car) tariff; `tariffs.small`, when given, must say the same, or
+    the lot would answer with a tariff other than the one sent."""
+    body = {"name": "Twice", "capacity": 5, "tariff": TARIFF, "tariffs": {"small": {**TARIFF, "first_price": 900}}}
+    res = op_client.post("/api/v1/operator/lots", body, format="json")
+    assert res.status_code == 400 and "tariffs" in res.json()["error"]["details"]
+    same = {**body, "name": "Same", "tariffs": {"small": TARIFF}}
+    res = op_client.post("/api/v1/operator/lots", same, format="json")
+    assert res.status_code == 201 and res.json()["tariff"]["first_price"] == TARIFF["first_price"]
