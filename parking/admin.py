@@ -10,9 +10,10 @@ from django.utils.translation import gettext_lazy as _
 from config.errors import DomainError
 
 from .models import Lot, Operator, Organization, ParkingPayment, ParkingSession, Tariff
-from .scoping import OrganizationScopedAdmin, ReadOnlyScopedAdmin, operator_of
+from .scoping import OrganizationScopedAdmin, ReadOnlyScopedAdmin, operator_of, organization_of
 from .selectors import lot_daily_revenue
 from .services import lot_recount_occupancy
+from .tariffs import parse_rule
 
 
 @admin.register(Organization)
@@ -43,11 +44,60 @@ class OperatorAdmin(OrganizationScopedAdmin):
         return request.user.is_superuser  # new operators: `manage.py create_operator`
 
 
+class TariffForm(forms.ModelForm):
+    """The admin's tariff goes through the engine's validation (parse_rule), the same as the API's:
+    a stay keeps its tariff as the engine's JSON and is priced from it, so a value the engine
+    refuses would make every exit and fee query of the lot a validation error."""
+
+    _NIGHT = {"start": "night_start", "end": "night_end", "unit_price": "night_unit_price", "cap": "night_cap"}
+
+    class Meta:
+        model = Tariff
+        fields = (
+            "vehicle_type",
+            "free_minutes",
+            "first_minutes",
+            "first_price",
+            "unit_minutes",
+            "unit_price",
+            "cap_per_24h",
+            "night_start",
+            "night_end",
+            "night_unit_price",
+            "night_cap",
+        )
+
+    def clean(self):
+        data = super().clean()
+        names = ("free_minutes", "first_minutes", "first_price", "unit_minutes", "unit_price", "cap_per_24h")
+        if self.errors or any(data.get(name) is None for name in names):
+            return data  # field errors already speak; incomplete rows are the constraints' business
+        raw = {name: data[name] for name in names}
+        if all(data.get(f) is not None for f in ("night_start", "night_end", "night_unit_price")):
+            raw["night"] = {
+                "start": data["night_start"].strftime("%H:%M"),
+                "end": data["night_end"].strftime("%H:%M"),
+                "unit_price": data["night_unit_price"],
+                "cap": data.get("night_cap"),
+            }
+        try:
+            parse_rule(raw)
+        except DomainError as exc:
+            for name, messages_ in exc.details.get("tariff", {}).items():
+                if name == "night":
+                    for sub, msgs in messages_.items():
+                        self.add_error(self._NIGHT.get(sub), msgs)
+                else:
+                    self.add_error(name, messages_)
+        return data
+
+
 class TariffInline(admin.TabularInline):
     """Tariffs are edited with their lot; the lot admin's role rules apply (Django's per-model
     permissions are not used for operators)."""
 
     model = Tariff
+    form = TariffForm
     extra = 0
     fields = (
         "vehicle_type",
@@ -98,9 +148,23 @@ def _bar(value: int, total: int, *, label: str = "") -> str:
 
 
 class LotForm(forms.ModelForm):
+    # The operator's organization when the form has no organization field (set by LotAdmin.get_form).
+    scope_organization = None
+
     class Meta:
         model = Lot
-        fields = ("name", "capacity", "grace_minutes")
+        fields = ("organization", "name", "capacity", "grace_minutes")
+
+    def clean(self):
+        data = super().clean()
+        # Django checks unique (organization, name) only when both are form fields; an operator's
+        # form has no organization field, so the check is done here (else the database refuses: a 500).
+        name = data.get("name")
+        if "organization" not in self.fields and name and self.scope_organization is not None:
+            taken = Lot.objects.filter(organization=self.scope_organization, name=name).exclude(pk=self.instance.pk)
+            if taken.exists():
+                self.add_error("name", _("Your organization already has a lot with this name."))
+        return data
 
     def clean_capacity(self):
         capacity = self.cleaned_data["capacity"]
@@ -119,6 +183,22 @@ class LotAdmin(OrganizationScopedAdmin):
     readonly_fields = ("occupancy",)
     inlines = [TariffInline]
     actions = ["recount_occupancy"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if not request.user.is_superuser:
+            form.scope_organization = organization_of(request.user)
+        return form
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            return super().save_model(request, obj, form, change)
+        # Occupancy is the gates' counter, moved by conditional UPDATEs: an edit writes every other
+        # field and never writes back the occupancy it read when the form was posted.
+        fields = [f.name for f in Lot._meta.concrete_fields if f.name not in ("id", "occupancy", "created_at")]
+        if not request.user.is_superuser:
+            fields.remove("organization")
+        obj.save(update_fields=fields)
 
     @admin.action(description=_("Recount occupancy from the cars parked"))
     def recount_occupancy(self, request, queryset):
@@ -215,7 +295,8 @@ class ParkingSessionAdmin(ReadOnlyScopedAdmin):
 
     organization_path = "lot__organization"
     list_display = ("plate", "lot", "vehicle_type", "status", "entered_at", "exited_at", "fee", "user")
-    list_filter = ("status", UnpaidFilter, "lot", "vehicle_type")
+    # RelatedOnlyFieldListFilter: the plain "lot" filter would list every organization's lots.
+    list_filter = ("status", UnpaidFilter, ("lot", admin.RelatedOnlyFieldListFilter), "vehicle_type")
     search_fields = ("plate",)
     date_hierarchy = "entered_at"
     list_select_related = ("lot", "user")
@@ -226,7 +307,7 @@ class ParkingSessionAdmin(ReadOnlyScopedAdmin):
 class ParkingPaymentAdmin(ReadOnlyScopedAdmin):
     organization_path = "session__lot__organization"
     list_display = ("id", "session", "status", "fee", "discount", "amount", "method", "coupon", "paid_at")
-    list_filter = ("status", "method", "session__lot")
+    list_filter = ("status", "method", ("session__lot", admin.RelatedOnlyFieldListFilter))
     search_fields = ("session__plate",)
     date_hierarchy = "created_at"
     list_select_related = ("session", "session__lot")

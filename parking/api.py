@@ -110,6 +110,18 @@ def vehicle_data(vehicle: Vehicle) -> dict:
 # --- serializers ------------------------------------------------------------------------------------
 
 
+class GateTimeField(serializers.DateTimeField):
+    """A time, with an offset or in the product's time zone. DRF lets a naive time that falls off
+    the calendar once made aware (e.g. 0001-01-01T00:00:00 at +08:00) escape as an OverflowError;
+    here it is the field's `overflow` validation error."""
+
+    def enforce_timezone(self, value):
+        try:
+            return super().enforce_timezone(value)
+        except OverflowError:
+            self.fail("overflow")
+
+
 class PlateField(serializers.CharField):
     def __init__(self, **kwargs):
         super().__init__(max_length=32, **kwargs)
@@ -143,10 +155,16 @@ class LotCreateSerializer(serializers.Serializer):
             raise serializers.ValidationError(f"Unknown vehicle types: {', '.join(unknown)}.")
         return value
 
+    def validate(self, attrs):
+        small = attrs.get("tariffs", {}).get(Tariff.VehicleType.SMALL)
+        if small is not None and small != attrs["tariff"]:
+            raise serializers.ValidationError({"tariffs": {"small": ["Must equal tariff (the small-car tariff)."]}})
+        return attrs
+
 
 class LotQuoteSerializer(serializers.Serializer):
-    entered_at = serializers.DateTimeField()
-    exited_at = serializers.DateTimeField()
+    entered_at = GateTimeField()
+    exited_at = GateTimeField()
     vehicle_type = serializers.ChoiceField(choices=VEHICLE_TYPES, required=False, default="small")
 
     def validate(self, attrs):
@@ -159,7 +177,7 @@ class LotQuoteSerializer(serializers.Serializer):
 
 class GateEventSerializer(serializers.Serializer):
     plate = PlateField()
-    at = serializers.DateTimeField()
+    at = GateTimeField()
 
 
 class GateEntrySerializer(GateEventSerializer):

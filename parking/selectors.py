@@ -19,12 +19,18 @@ from .tariffs import TariffRule, fee_for_stay, parse_rule
 # --- access helpers -----------------------------------------------------------------------------
 
 
+def is_id(value) -> bool:
+    """A primary key as given by a client: ASCII digits only ("²" and "١" pass str.isdigit)."""
+    text = str(value)
+    return text.isascii() and text.isdigit()
+
+
 def lot_for_operator(user, lot_id) -> Lot:
     """The operator's lot, or 404 (another organization's lot, unknown id, not an operator)."""
     org = organization_of(user)
     lot = (
         Lot.objects.filter(pk=lot_id, organization=org).prefetch_related("tariffs").first()
-        if org is not None and str(lot_id).isdigit()
+        if org is not None and is_id(lot_id)
         else None
     )
     if lot is None:
@@ -40,7 +46,7 @@ def lots_for_operator(user) -> QuerySet[Lot]:
 
 
 def vehicle_for_customer(user, vehicle_id) -> Vehicle:
-    vehicle = Vehicle.objects.filter(pk=vehicle_id, user=user).first() if str(vehicle_id).isdigit() else None
+    vehicle = Vehicle.objects.filter(pk=vehicle_id, user=user).first() if is_id(vehicle_id) else None
     if vehicle is None:
         raise NotFound()
     return vehicle
@@ -57,7 +63,7 @@ def _session_qs() -> QuerySet[ParkingSession]:
 
 
 def session_for_customer(user, session_id) -> ParkingSession:
-    session = _session_qs().filter(pk=session_id, user=user).first() if str(session_id).isdigit() else None
+    session = _session_qs().filter(pk=session_id, user=user).first() if is_id(session_id) else None
     if session is None:
         raise NotFound()
     return session
@@ -89,7 +95,7 @@ def payment_for_customer(user, payment_id) -> ParkingPayment:
         ParkingPayment.objects.select_related("session", "session__lot")
         .filter(pk=payment_id, session__user=user)
         .first()
-        if str(payment_id).isdigit()
+        if is_id(payment_id)
         else None
     )
     if payment is None:

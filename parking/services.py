@@ -298,7 +298,9 @@ def _coupon_take(*, order_id, user, session: ParkingSession, payment: ParkingPay
     """Lock the coupon order and mark it used (same transaction as the debit)."""
     from orders.models import Order, OrderEvent
 
-    order = Order.objects.select_for_update().select_related("voucher").filter(pk=order_id).first()
+    # of=("self",): lock the order only. A bare FOR UPDATE over the join would lock the voucher row
+    # too, the flash sale's hot row, outside the lock order.
+    order = Order.objects.select_for_update(of=("self",)).select_related("voucher").filter(pk=order_id).first()
     if order is None or order.user_id != user.pk:
         raise NotFound("No such coupon.")
     voucher = order.voucher
@@ -476,8 +478,12 @@ def vehicle_register(
                         or (Tariff.VehicleType.NEW_ENERGY if is_new_energy_plate(plate) else Tariff.VehicleType.SMALL),
                     )
             except IntegrityError as exc:
-                raise DomainError("plate_taken", "This plate is registered to another account.") from exc
-        else:
+                # Registered concurrently: by this customer (a double submit) it is an update.
+                vehicle = Vehicle.objects.select_for_update().filter(plate=plate).first()
+                if vehicle is None or vehicle.user_id != user.pk:
+                    raise DomainError("plate_taken", "This plate is registered to another account.") from exc
+                created = False
+        if not created:
             vehicle.auto_pay = auto_pay
             if vehicle_type:
                 vehicle.vehicle_type = vehicle_type

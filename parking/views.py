@@ -125,7 +125,7 @@ def pay(request, session_id):
         coupons = selectors.coupons_for_session(request.user, session)
         form = PayForm(request.POST, coupons=coupons)
         payment_id = request.POST.get("payment", "")
-        if form.is_valid() and payment_id.isdigit():
+        if form.is_valid() and selectors.is_id(payment_id):
             coupon_id = selectors.parse_uuid(form.cleaned_data["coupon"]) if form.cleaned_data["coupon"] else None
             try:
                 payment = services.payment_pay(payment_id=int(payment_id), user=request.user, coupon_id=coupon_id)

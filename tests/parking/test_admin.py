@@ -140,3 +140,126 @@ def test_recount_occupancy_action(admin_web, lot):
     assert "1 cars parked" in res.content.decode()
     lot.refresh_from_db()
     assert lot.occupancy == 1
+
+
+def test_list_filters_offer_only_the_organizations_lots(admin_web, lot, foreign_lot):
+    """The lot filter of the session and payment lists names this organization's lots only: another
+    organization's lot names never reach the page."""
+    for where in (lot, foreign_lot):
+        services.session_enter(lot=where, plate="粤B77777", at=ago(100))
+        services.session_exit(lot=where, plate="粤B77777", at=ago(1))  # unregistered: an unpaid payment
+    for url in ("/admin/parking/parkingsession/", "/admin/parking/parkingpayment/"):
+        res = admin_web.get(url)
+        html = res.content.decode()
+        assert res.status_code == 200 and "Central" in html and "Elsewhere" not in html, url
+
+
+def _tariff_form(**overrides):
+    data = {
+        "name": "Admin-made",
+        "capacity": 30,
+        "grace_minutes": 10,
+        "tariffs-TOTAL_FORMS": "1",
+        "tariffs-INITIAL_FORMS": "0",
+        "tariffs-MIN_NUM_FORMS": "0",
+        "tariffs-MAX_NUM_FORMS": "1000",
+        "tariffs-0-vehicle_type": "small",
+        "tariffs-0-free_minutes": "15",
+        "tariffs-0-first_minutes": "60",
+        "tariffs-0-first_price": "500",
+        "tariffs-0-unit_minutes": "30",
+        "tariffs-0-unit_price": "200",
+        "tariffs-0-cap_per_24h": "3000",
+    }
+    data.update({f"tariffs-0-{k}": str(v) for k, v in overrides.items()})
+    return data
+
+
+@pytest.mark.parametrize(
+    "override",
+    [{"first_minutes": 2000}, {"free_minutes": 1441}, {"unit_price": 2_000_000_000, "cap_per_24h": 2_000_000_000}],
+)
+def test_admin_refuses_a_tariff_the_engine_refuses(admin_web, override):
+    """A tariff saved in the admin is priced by the same engine as the API's: values the engine
+    refuses are form errors, not a lot whose cars can never leave (every exit would be a 400)."""
+    from parking.models import Lot
+
+    res = admin_web.post("/admin/parking/lot/add/", _tariff_form(**override))
+    assert res.status_code == 200
+    assert not Lot.objects.filter(name="Admin-made").exists()
+    assert "Must be at most" in res.content.decode()
+
+
+def test_a_lot_made_in_the_admin_prices_exits(admin_web, op_client):
+    from parking.models import Lot
+
+    assert admin_web.post("/admin/parking/lot/add/", _tariff_form(first_minutes=1440)).status_code == 302
+    lot = Lot.objects.get(name="Admin-made")
+    services.session_enter(lot=lot, plate="粤B12345", at=ago(100))
+    res = op_client.post(
+        f"/api/v1/operator/lots/{lot.pk}/exits", {"plate": "粤B12345", "at": ago(0).isoformat()}, format="json"
+    )
+    assert res.status_code == 200 and res.json()["fee"] == 500
+
+
+def test_editing_a_lot_never_writes_back_a_stale_occupancy(admin_web, lot, monkeypatch):
+    """The lot's row is read when the admin form is posted and saved after validation; a car that
+    enters in between must still be counted (the save writes the form's fields, not occupancy)."""
+    from parking.admin import LotForm
+    from parking.models import Lot
+
+    clean_capacity = LotForm.clean_capacity
+
+    def a_car_enters_meanwhile(form):
+        services.session_enter(lot=Lot.objects.get(pk=lot.pk), plate="粤B77777", at=ago(1))
+        return clean_capacity(form)
+
+    monkeypatch.setattr(LotForm, "clean_capacity", a_car_enters_meanwhile)
+    res = admin_web.post(
+        f"/admin/parking/lot/{lot.pk}/change/",
+        {
+            "name": "Central renamed",
+            "capacity": 10,
+            "grace_minutes": 15,
+            "tariffs-TOTAL_FORMS": "0",
+            "tariffs-INITIAL_FORMS": "0",
+            "tariffs-MIN_NUM_FORMS": "0",
+            "tariffs-MAX_NUM_FORMS": "1000",
+        },
+    )
+    assert res.status_code == 302, res.content.decode()[:2000]
+    lot.refresh_from_db()
+    assert lot.name == "Central renamed" and lot.occupancy == 1
+
+
+def _lot_form(**data):
+    return {
+        "capacity": 3,
+        "grace_minutes": 15,
+        "tariffs-TOTAL_FORMS": "0",
+        "tariffs-INITIAL_FORMS": "0",
+        "tariffs-MIN_NUM_FORMS": "0",
+        "tariffs-MAX_NUM_FORMS": "1000",
+        **data,
+    }
+
+
+def test_a_second_lot_with_the_same_name_is_a_form_error(admin_web, lot, foreign_lot):
+    from parking.models import Lot
+
+    res = admin_web.post("/admin/parking/lot/add/", _lot_form(name="Central"))
+    assert res.status_code == 200 and "already has a lot with this name" in res.content.decode()
+    assert Lot.objects.filter(name="Central").count() == 1
+    # Another organization's lot names are free to reuse.
+    assert admin_web.post("/admin/parking/lot/add/", _lot_form(name="Elsewhere")).status_code == 302
+
+
+def test_a_superuser_adds_a_lot_for_an_organization(client, operator):
+    from django.contrib.auth import get_user_model
+
+    from parking.models import Lot
+
+    client.force_login(get_user_model().objects.create_superuser("root", "root@example.com", "s3cure-pass-word"))
+    res = client.post("/admin/parking/lot/add/", _lot_form(name="Platform-made", organization=operator.organization.pk))
+    assert res.status_code == 302, res.content.decode()[:2000]
+    assert Lot.objects.get(name="Platform-made").organization == operator.organization

@@ -340,3 +340,30 @@ def test_operator_lists_their_lots(op_client, lot):
     LotFactory()  # another organization's
     assert [item["id"] for item in op_client.get("/api/v1/operator/lots").json()] == [lot.pk]
     assert op_client.get(f"/api/v1/operator/lots/{lot.pk}").json()["name"] == lot.name
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00", "0001-01-01"])
+def test_times_out_of_range_are_400(op_client, lot, value):
+    """A time without an offset is read in the product's time zone; one that falls off the calendar
+    there is a validation error, not a server error."""
+    base = f"/api/v1/operator/lots/{lot.pk}"
+    for url, body in (
+        (f"{base}/quote", {"entered_at": value, "exited_at": "2026-01-01T00:00:00+08:00"}),
+        (f"{base}/quote", {"entered_at": "2026-01-01T00:00:00+08:00", "exited_at": value}),
+        (f"{base}/entries", {"plate": "粤B12345", "at": value}),
+        (f"{base}/exits", {"plate": "粤B12345", "at": value}),
+    ):
+        res = op_client.post(url, body, format="json")
+        assert res.status_code == 400, (url, body, res.content)
+        assert res.json()["error"]["code"] == "validation_error"
+
+
+def test_a_small_car_tariff_that_contradicts_the_tariff_is_400(op_client):
+    """`tariff` is the lot's (small-car) tariff; `tariffs.small`, when given, must say the same, or
+    the lot would answer with a tariff other than the one sent."""
+    body = {"name": "Twice", "capacity": 5, "tariff": TARIFF, "tariffs": {"small": {**TARIFF, "first_price": 900}}}
+    res = op_client.post("/api/v1/operator/lots", body, format="json")
+    assert res.status_code == 400 and "tariffs" in res.json()["error"]["details"]
+    same = {**body, "name": "Same", "tariffs": {"small": TARIFF}}
+    res = op_client.post("/api/v1/operator/lots", same, format="json")
+    assert res.status_code == 201 and res.json()["tariff"]["first_price"] == TARIFF["first_price"]

@@ -103,3 +103,17 @@ def test_remove_vehicle_frees_the_plate(web, customer):
     assert "removed" in res.content.decode()
     assert not Vehicle.objects.filter(plate="粤B12345").exists()
     assert Vehicle.objects.filter(plate="粤B54321").exists()
+
+
+@pytest.mark.parametrize("raw", ["²", "١٢", "1.5", "-3", "99999999999999999999999"])
+def test_pay_page_with_a_payment_that_is_not_an_id_shows_an_error(web, customer, lot, raw):
+    """Characters Python calls digits ("²") are not ids: the page answers with its error message,
+    never a server error, and nothing is paid."""
+    fund(customer, 5000)
+    services.vehicle_register(user=customer, plate="粤B12345")
+    session = services.session_enter(lot=lot, plate="粤B12345", at=ago(100))
+    web.get(f"/parking/sessions/{session.pk}/pay/")
+    res = web.post(f"/parking/sessions/{session.pk}/pay/", {"payment": raw, "coupon": ""})
+    assert res.status_code in (302, 404)
+    assert ParkingPayment.objects.get(session=session).status == "unpaid"
+    assert balance(customer) == 5000
