@@ -233,8 +233,20 @@ def idempotent(view_method: Callable) -> Callable:
             record.delete()
             return response
         IdempotencyRecord.objects.filter(pk=record.pk).update(
-            status_code=response.status_code, response_body=response.data
+            status_code=response.status_code, response_body=_storable(response.data)
         )
         return response
 
     return wrapper
+
+
+def _storable(data: Any) -> Any:
+    """The answer as PostgreSQL's jsonb can hold it: an error message may quote the client's input,
+    and jsonb refuses the NUL character, so NULs become U+FFFD in the stored copy."""
+    if isinstance(data, str):
+        return data.replace("\x00", "\ufffd")
+    if isinstance(data, dict):
+        return {k: _storable(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_storable(v) for v in data]
+    return data

@@ -25,6 +25,8 @@ class CountingView(APIView):
         CALLS.append(dict(request.data))
         if request.data.get("fail"):
             raise DomainError("sold_out")
+        if request.data.get("echo"):
+            raise DomainError("validation_error", f"{request.data['echo']!s} is not valid", status=400)
         return Response({"n": len(CALLS)}, status=201)
 
 
@@ -105,3 +107,13 @@ def test_parallel_retries_execute_once():
     assert len(CALLS) == 1
     replay = auth_client(user).post("/api/v1/count", {"x": 1}, format="json", HTTP_IDEMPOTENCY_KEY="same")
     assert replay.status_code == 201 and replay.json() == {"n": 1}
+
+
+@pytest.mark.django_db
+def test_an_answer_quoting_a_nul_character_is_stored_and_replayed():
+    client = auth_client(UserFactory())
+    first = client.post("/api/v1/count", {"echo": "a\x00b"}, format="json", HTTP_IDEMPOTENCY_KEY="nul")
+    again = client.post("/api/v1/count", {"echo": "a\x00b"}, format="json", HTTP_IDEMPOTENCY_KEY="nul")
+    assert first.status_code == again.status_code == 400
+    assert again.json()["error"]["message"] == "a\ufffdb is not valid"
+    assert len(CALLS) == 1
