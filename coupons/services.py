@@ -120,6 +120,14 @@ def voucher_update(*, voucher_id: int, data: dict[str, Any]) -> Voucher:
                         details={"stock": voucher.stock},
                     )
                 restock = (new or 0) - (voucher.stock or 0)
+            if fields.get("per_user_limit") == 1 and voucher.per_user_limit > 1:
+                # Orders taken under a higher limit are outside the one-live-order unique index
+                # (single_slot false), and a limit of 1 is enforced by that index alone.
+                raise DomainError(
+                    "invalid_state",
+                    "The per-user limit of a published voucher cannot drop to 1; delist it and publish a new one.",
+                    details={"per_user_limit": voucher.per_user_limit},
+                )
         if "lot" in fields:
             lot = fields.pop("lot")
             voucher.lot_id = getattr(lot, "pk", lot)

@@ -202,3 +202,25 @@ def test_restock_adds_units_to_database_and_gate(client, operator):
         409,
         "invalid_state",
     )
+
+
+def test_a_published_limit_cannot_drop_to_one_under_orders_taken_at_a_higher_limit(client, operator, settings):
+    """Orders bought under a limit of 2 are outside the one-live-order unique index (single_slot
+    is false); a limit lowered to 1 would leave the database gate counting nothing, and a customer
+    already holding one could buy again."""
+    from orders.models import Order
+    from seckill.services import voucher_purchase
+
+    settings.SECKILL_GATE = "db"
+    voucher = VoucherFactory(organization=operator.organization, stock=10, per_user_limit=2)
+    buyer = UserFactory()
+    voucher_purchase(voucher_id=voucher.pk, user=buyer)
+    res = client.patch(f"/api/v1/operator/vouchers/{voucher.pk}", {"per_user_limit": 1}, format="json")
+    details = _error(res, 409, "invalid_state")
+    assert details["per_user_limit"] == 2
+    voucher.refresh_from_db()
+    assert voucher.per_user_limit == 2
+    # Lowering while staying above one is enforced by the count under the row lock: allowed.
+    res = client.patch(f"/api/v1/operator/vouchers/{voucher.pk}", {"per_user_limit": 3}, format="json")
+    assert res.status_code == 200
+    assert Order.objects.filter(voucher=voucher, user=buyer, status__in=Order.LIVE).count() == 1
