@@ -312,6 +312,15 @@ def gate_load(voucher) -> bool:
     for user_id, count in buyers.items():
         args += [user_id, count]
     loaded = bool(scripts().load(keys=[k.stock, k.buyers, k.meta, k.pending], args=args))
+    # The rules just written come from the caller's read. A change committed since (a delist, a
+    # new window) has synced the gate already, and the line above may have overwritten it: read
+    # the row again, after the write, and push it if it moved. A change committing later still
+    # syncs after its own commit, so the gate ends with the newest rules either way.
+    from coupons.models import Voucher
+
+    fresh = Voucher.objects.filter(pk=voucher.pk).first()
+    if fresh is not None and meta_of(fresh) != meta:
+        client().hset(k.meta, mapping=meta_of(fresh))
     if loaded:
         log.info(
             "seckill gate loaded voucher=%s stock=%s buyers=%s pending=%s", voucher.pk, stock, len(buyers), len(pending)

@@ -127,7 +127,8 @@ def _reconcile_gate(voucher: Voucher, report: dict, *, repair_now: bool) -> None
     from .tasks import intake_order
 
     k = gate.keys(voucher.pk)
-    if voucher.status == Voucher.Status.LISTED:
+    if voucher.status == Voucher.Status.LISTED or gate.client().exists(k.meta):
+        # A delisted voucher's gate too: a delist whose sync was lost must not keep it on sale.
         gate.gate_sync_meta(voucher)
     pending = gate.pending_entries(voucher.pk)
     # Written orders still listed as pending: the intake stopped between its commit and its tidy.

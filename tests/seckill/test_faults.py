@@ -385,3 +385,38 @@ def test_dispatcher_batches_accepted_orders_off_the_request_thread(redis_gate, q
     assert sum(len(b) for b in sent) == 30
     assert {o["order_id"] for b in sent for o in b} == set(gate.pending_entries(voucher.pk))
     assert dispatch.pending_in_process() == 0
+
+
+# --- the gate's rules against the database's --------------------------------------------------------
+
+
+def test_a_load_from_a_read_taken_before_a_delist_does_not_reopen_the_sale(redis_gate):
+    """A loader read the voucher while listed; the delist commits and syncs the gate; then the
+    loader writes its (stale) rules. The gate must still say delisted."""
+    from config.errors import DomainError
+    from coupons.models import Voucher
+    from coupons.services import voucher_delist
+
+    voucher = SeckillVoucherFactory(stock=5)
+    stale = Voucher.objects.get(pk=voucher.pk)
+    voucher_delist(voucher_id=voucher.pk)
+    gate.gate_load(stale)
+    assert gate.peek(voucher.pk)[0]["status"] == "delisted"
+    with pytest.raises(DomainError) as exc:
+        voucher_purchase(voucher_id=voucher.pk, user=UserFactory())
+    assert exc.value.code == "not_found"
+    assert not gate.pending_entries(voucher.pk)
+
+
+def test_reconciliation_pushes_a_delist_the_gate_missed(redis_gate):
+    """The delist's sync of the gate was lost (Redis unreachable at that moment): the gate still
+    says listed and accepts orders the intake can only fail. The reconciliation pushes the rules
+    of every voucher it audits, not only listed ones."""
+    from coupons.models import Voucher
+
+    voucher = SeckillVoucherFactory(stock=5)
+    gate.gate_load(voucher)
+    Voucher.objects.filter(pk=voucher.pk).update(status=Voucher.Status.DELISTED)  # sync lost
+    assert gate.peek(voucher.pk)[0]["status"] == "listed"
+    reconcile_all()
+    assert gate.peek(voucher.pk)[0]["status"] == "delisted"
