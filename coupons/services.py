@@ -53,6 +53,20 @@ def _gate_on() -> bool:
     return gate.enabled()
 
 
+def _on_commit_gate(work, *, voucher_id: int, what: str) -> None:
+    """Tell the Redis gate after the commit. The change is done whatever Redis answers: a failure
+    is logged (the purchase path loads a missing gate, the reconciliation repairs a stale one),
+    never raised into a request whose write has committed."""
+
+    def run():
+        try:
+            work()
+        except Exception:
+            log.exception("voucher %s: gate %s failed after commit (the reconciliation repairs it)", voucher_id, what)
+
+    transaction.on_commit(run)
+
+
 def _after_commit_prepare_gate(voucher_id: int) -> None:
     """Publishing: the Redis gate gets the sale's rules (and its stock, when not loaded yet)."""
 
@@ -65,7 +79,7 @@ def _after_commit_prepare_gate(voucher_id: int) -> None:
             gate.gate_sync_meta(v)
 
     if _gate_on():
-        transaction.on_commit(prepare)
+        _on_commit_gate(prepare, voucher_id=voucher_id, what="prepare")
 
 
 def _after_commit_sync_meta(voucher_id: int) -> None:
@@ -77,7 +91,7 @@ def _after_commit_sync_meta(voucher_id: int) -> None:
             gate.gate_sync_meta(v)
 
     if _gate_on():
-        transaction.on_commit(sync)
+        _on_commit_gate(sync, voucher_id=voucher_id, what="sync")
 
 
 def voucher_create(*, organization: Organization, data: dict[str, Any], publish: bool = True) -> Voucher:
@@ -193,7 +207,7 @@ def voucher_restock(*, voucher_id: int, quantity: int) -> Voucher:
 
                 gate.gate_add_stock(voucher_id=voucher_id, quantity=quantity)
 
-            transaction.on_commit(add)
+            _on_commit_gate(add, voucher_id=voucher_id, what="restock")
     log.info("voucher restocked id=%s quantity=%s stock=%s", voucher_id, quantity, voucher.stock)
     return voucher
 

@@ -224,3 +224,29 @@ def test_a_published_limit_cannot_drop_to_one_under_orders_taken_at_a_higher_lim
     res = client.patch(f"/api/v1/operator/vouchers/{voucher.pk}", {"per_user_limit": 3}, format="json")
     assert res.status_code == 200
     assert Order.objects.filter(voucher=voucher, user=buyer, status__in=Order.LIVE).count() == 1
+
+
+def test_a_gate_unreachable_after_the_commit_does_not_turn_a_done_change_into_a_500(client, operator, monkeypatch):
+    """Delist, restock and publish commit first, then tell the Redis gate. If Redis fails at that
+    moment the change is done all the same (the reconciliation brings the gate in line): the
+    answer is the change's, not a 500 that invites a retry of something already done."""
+    import redis
+
+    voucher = SeckillVoucherFactory(organization=operator.organization, stock=10)
+    gate.gate_load(voucher)
+
+    def down(*args, **kwargs):
+        raise redis.ConnectionError("gate unreachable")
+
+    monkeypatch.setattr(gate, "gate_sync_meta", down)
+    monkeypatch.setattr(gate, "gate_add_stock", down)
+    monkeypatch.setattr(gate, "gate_load", down)
+    client.raise_request_exception = False
+    res = client.post(f"/api/v1/operator/vouchers/{voucher.pk}/restock", {"quantity": 5}, format="json")
+    assert res.status_code == 200, res.content[:300]
+    res = client.post(f"/api/v1/operator/vouchers/{voucher.pk}/delist", {}, format="json")
+    assert res.status_code == 200 and res.json()["status"] == "delisted"
+    res = client.post(f"/api/v1/operator/vouchers/{voucher.pk}/publish", {}, format="json")
+    assert res.status_code == 200 and res.json()["status"] == "listed"
+    voucher.refresh_from_db()
+    assert voucher.stock == 15 and voucher.status == "listed"
