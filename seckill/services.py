@@ -159,11 +159,21 @@ def purchase_through_database(
                     raise _limit_error(voucher, held - 1)
             _note_low_stock(voucher, row)
     except IntegrityError as exc:
-        # The unique constraint: the same customer won a race with himself.
-        if "order_one_live_per_user_voucher" in str(exc):
+        # The unique constraint: the same customer won a race with himself. PostgreSQL names the
+        # constraint; SQLite only lists its columns ("UNIQUE constraint failed: orders_order.user_id,
+        # orders_order.voucher_id"), so the committed order that holds the slot is looked up.
+        if "order_one_live_per_user_voucher" in str(exc) or _holds_the_slot(user_id, voucher.pk, order.pk):
             raise DomainError("already_purchased") from exc
         raise
     return order
+
+
+def _holds_the_slot(user_id: int, voucher_id: int, order_id: uuid.UUID) -> bool:
+    return (
+        Order.objects.filter(user_id=user_id, voucher_id=voucher_id, single_slot=True, status__in=Order.LIVE)
+        .exclude(pk=order_id)
+        .exists()
+    )
 
 
 # --- the Redis gate -------------------------------------------------------------------------------

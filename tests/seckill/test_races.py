@@ -34,8 +34,8 @@ def test_300_buyers_for_50_units_sell_exactly_50(request, gate_fixture):
     voucher = SeckillVoucherFactory(stock=50)
     users = make_users(300)
     results, codes = race(lambda u: voucher_purchase(voucher_id=voucher.pk, user=u), [(u,) for u in users])
-    assert len(results) == 50
     assert codes == {"sold_out": 250}
+    assert len(results) == 50
     _assert_sold_exactly(voucher, 50)
     assert voucher.stock == 0
     if gate_fixture == "redis_gate":
