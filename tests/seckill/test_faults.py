@@ -369,8 +369,6 @@ def test_batched_intake_writes_a_burst_in_one_go_and_explains_refusals_one_by_on
 
 
 def test_dispatcher_batches_accepted_orders_off_the_request_thread(redis_gate, queued_intake, monkeypatch):
-    import time as _time
-
     from seckill import dispatch
     from seckill.tasks import intake_orders
 
@@ -379,9 +377,7 @@ def test_dispatcher_batches_accepted_orders_off_the_request_thread(redis_gate, q
     voucher = SeckillVoucherFactory(stock=50)
     for u in make_users(30, prefix="disp"):
         voucher_purchase(voucher_id=voucher.pk, user=u)
-    deadline = _time.time() + 5
-    while sum(len(b) for b in sent) < 30 and _time.time() < deadline:
-        _time.sleep(0.01)
+    assert dispatch.flush(timeout=5)
     assert sum(len(b) for b in sent) == 30
     assert {o["order_id"] for b in sent for o in b} == set(gate.pending_entries(voucher.pk))
     assert dispatch.pending_in_process() == 0
@@ -420,3 +416,29 @@ def test_reconciliation_pushes_a_delist_the_gate_missed(redis_gate):
     assert gate.peek(voucher.pk)[0]["status"] == "listed"
     reconcile_all()
     assert gate.peek(voucher.pk)[0]["status"] == "delisted"
+
+
+def test_dispatcher_flush_waits_for_the_batch_in_flight(redis_gate, queued_intake, monkeypatch):
+    """flush() (called at exit and by the tests' teardown) returns only once every queued order
+    was handed to Celery, including a batch the thread already took off the queue."""
+    import threading
+
+    from seckill import dispatch
+    from seckill.tasks import intake_orders
+
+    release, taken, sent = threading.Event(), threading.Event(), []
+
+    def slow_publish(kwargs, **kw):
+        taken.set()
+        assert release.wait(10)
+        sent.extend(kwargs["orders"])
+
+    monkeypatch.setattr(intake_orders, "apply_async", slow_publish)
+    voucher = SeckillVoucherFactory(stock=5)
+    for u in make_users(3, prefix="flush"):
+        voucher_purchase(voucher_id=voucher.pk, user=u)
+    assert taken.wait(10)
+    assert not dispatch.flush(timeout=0.05)
+    release.set()
+    assert dispatch.flush(timeout=10)
+    assert len(sent) == 3
