@@ -442,3 +442,37 @@ def test_dispatcher_flush_waits_for_the_batch_in_flight(redis_gate, queued_intak
     release.set()
     assert dispatch.flush(timeout=10)
     assert len(sent) == 3
+
+
+def test_the_gate_repair_applies_only_to_the_state_it_observed(redis_gate):
+    """Between the reconciliation's read and its repair, one customer buys and another's order is
+    cancelled: the stock and the counts are back where they were, the buyers are not. The
+    compare-and-set must refuse (writing the observed buyers back would forget the new buyer and
+    let the gate accept them twice); on an unchanged gate it applies."""
+    from django.db import transaction
+
+    from coupons.services import voucher_stock_return
+    from seckill.reconcile import _snapshot
+
+    voucher = SeckillVoucherFactory(stock=10)
+    first, second = make_users(2, prefix="aba")
+    order = voucher_purchase(voucher_id=voucher.pk, user=first).order
+    stock, pending, buyers = _snapshot(voucher.pk)
+    assert stock == "9" and buyers == {str(first.pk): "1"} and not pending
+
+    voucher_purchase(voucher_id=voucher.pk, user=second)
+    with transaction.atomic():
+        Order.objects.filter(pk=order.pk).update(status=Order.Status.CANCELLED, stock_released=True)
+        voucher_stock_return(voucher_id=voucher.pk, user_id=first.pk, order_id=order.pk)
+    assert gate.peek(voucher.pk)[1] == 9 and not gate.pending_entries(voucher.pk)
+
+    stale = dict(observed_stock=stock, observed_buyers=buyers, observed_pending=list(pending))
+    assert not gate.gate_repair(voucher_id=voucher.pk, **stale, stock=9, buyers={first.pk: 1})
+    k = gate.keys(voucher.pk)
+    assert gate.client().hgetall(k.buyers) == {str(second.pk): "1"}
+
+    stock, pending, buyers = _snapshot(voucher.pk)
+    now = dict(observed_stock=stock, observed_buyers=buyers, observed_pending=list(pending))
+    assert gate.gate_repair(voucher_id=voucher.pk, **now, stock=8, buyers={second.pk: 1})
+    assert gate.peek(voucher.pk)[1] == 8
+    assert not gate.gate_repair(voucher_id=voucher.pk, **now, stock=7, buyers={second.pk: 1})  # stock moved
