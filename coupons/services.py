@@ -19,6 +19,9 @@ from .models import Alert, Voucher
 
 log = logging.getLogger("parkmarket.coupons")
 
+# The most units a voucher holds at once (the API's bound on `stock`; restocks stay under it too).
+MAX_STOCK = 10_000_000
+
 # Fields an operator may set; `benefit` arrives split into benefit_type / benefit_value.
 EDITABLE = (
     "lot",
@@ -195,6 +198,13 @@ def voucher_restock(*, voucher_id: int, quantity: int) -> Voucher:
         voucher = Voucher.objects.select_for_update().get(pk=voucher_id)
         if voucher.stock is None:
             raise DomainError("invalid_state", "This voucher has an unlimited stock.")
+        if voucher.stock + quantity > MAX_STOCK:
+            raise DomainError(
+                "validation_error",
+                f"A voucher holds at most {MAX_STOCK} units.",
+                details={"quantity": [f"At most {MAX_STOCK - voucher.stock} more units."]},
+                status=400,
+            )
         Voucher.objects.filter(pk=voucher_id).update(
             stock=F("stock") + quantity, initial_stock=F("initial_stock") + quantity
         )

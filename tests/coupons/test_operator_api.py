@@ -250,3 +250,18 @@ def test_a_gate_unreachable_after_the_commit_does_not_turn_a_done_change_into_a_
     assert res.status_code == 200 and res.json()["status"] == "listed"
     voucher.refresh_from_db()
     assert voucher.stock == 15 and voucher.status == "listed"
+
+
+def test_restocks_cannot_push_the_stock_past_what_a_voucher_may_hold(client, operator):
+    """Each restock is capped, but their sum was not: enough of them overflowed the stock column,
+    a 500 with nothing explained."""
+    voucher = VoucherFactory(organization=operator.organization, stock=9_999_999)
+    details = _error(
+        client.post(f"/api/v1/operator/vouchers/{voucher.pk}/restock", {"quantity": 10_000_000}, format="json"), 400
+    )
+    assert "quantity" in details
+    for _ in range(3):
+        res = client.post(f"/api/v1/operator/vouchers/{voucher.pk}/restock", {"quantity": 1}, format="json")
+    assert res.status_code == 400
+    voucher.refresh_from_db()
+    assert voucher.stock == 10_000_000
