@@ -56,6 +56,19 @@ def test_one_customer_firing_20_purchases_gets_one_order(request, gate_fixture):
     _assert_sold_exactly(voucher, 1)
 
 
+def test_redis_gate_limit_two_holds_under_a_race(redis_gate):
+    voucher = SeckillVoucherFactory(stock=10, per_user_limit=2)
+    (user,) = make_users(1, prefix="twice-redis")
+    results, codes = race(lambda: voucher_purchase(voucher_id=voucher.pk, user=user), [()] * 12, workers=12)
+    assert len(results) == 2 and all(r.accepted_async for r in results)
+    assert codes == {"purchase_limit_reached": 10}
+    voucher.refresh_from_db()
+    assert voucher.stock == 8 and voucher.sold_count == 2
+    assert Order.objects.filter(voucher=voucher, user=user, status__in=Order.LIVE).count() == 2
+    assert gate.peek(voucher.pk)[1] == 8
+    assert gate.client().hget(gate.keys(voucher.pk).buyers, user.pk) == "2"
+
+
 def test_database_gate_limit_two_holds_under_a_race(db_gate):
     voucher = SeckillVoucherFactory(stock=10, per_user_limit=2)
     (user,) = make_users(1, prefix="twice")
