@@ -26,6 +26,12 @@ class VoucherAdmin(OrganizationScopedAdmin):
                 # The model's rules (lot of the organization) need it before the admin saves.
                 if self.instance.organization_id is None and org is not None:
                     self.instance.organization = org
+                published = self.instance.pk is not None and self.instance.status != Voucher.Status.DRAFT
+                if published and cleaned.get("per_user_limit") == 1 and self.instance.per_user_limit > 1:
+                    self.add_error(
+                        "per_user_limit",
+                        "The per-user limit of a published voucher cannot drop to 1; delist it and publish a new one.",
+                    )
                 return cleaned
 
         return ScopedForm
@@ -35,6 +41,8 @@ class VoucherAdmin(OrganizationScopedAdmin):
         if obj is not None and obj.status != Voucher.Status.DRAFT:
             # Published: the kind stays, and stock changes go through a restock.
             fields += ["kind", "stock"]
+            if request.user.is_superuser:
+                fields.append("organization")
         return fields
 
     def save_model(self, request, obj, form, change):
@@ -46,10 +54,19 @@ class VoucherAdmin(OrganizationScopedAdmin):
             super().save_model(request, obj, form, change)
             self.message_user(request, "Saved as a draft: use the “Publish” action to put it on sale.")
             return
-        super().save_model(request, obj, form, change)
-        if obj.status == Voucher.Status.LISTED:
-            # Rules changed on a live sale: the gate gets them (through the service).
-            services.voucher_update(voucher_id=obj.pk, data={})
+        if obj.status == Voucher.Status.DRAFT:
+            # Nothing sells from a draft: the row is saved whole, its units put on sale follow its stock.
+            obj.initial_stock = obj.stock
+            super().save_model(request, obj, form, change)
+            return
+        # A published voucher sells while the form is open: only the changed fields are written,
+        # by the service, on the row it locks (saving `obj` whole would write back the stock read
+        # when the form loaded, undoing every purchase since: an oversell). The gate follows.
+        data = {name: form.cleaned_data[name] for name in form.changed_data if name in services.EDITABLE}
+        try:
+            services.voucher_update(voucher_id=obj.pk, data=data)
+        except DomainError as exc:
+            self.message_user(request, f"{obj}: {exc.message} {exc.details}", level=messages.ERROR)
 
     @admin.action(description="Publish (put on sale; prepares the flash-sale gate)")
     def publish(self, request, queryset):

@@ -19,6 +19,9 @@ from .models import Alert, Voucher
 
 log = logging.getLogger("parkmarket.coupons")
 
+# The most units a voucher holds at once (the API's bound on `stock`; restocks stay under it too).
+MAX_STOCK = 10_000_000
+
 # Fields an operator may set; `benefit` arrives split into benefit_type / benefit_value.
 EDITABLE = (
     "lot",
@@ -53,6 +56,20 @@ def _gate_on() -> bool:
     return gate.enabled()
 
 
+def _on_commit_gate(work, *, voucher_id: int, what: str) -> None:
+    """Tell the Redis gate after the commit. The change is done whatever Redis answers: a failure
+    is logged (the purchase path loads a missing gate, the reconciliation repairs a stale one),
+    never raised into a request whose write has committed."""
+
+    def run():
+        try:
+            work()
+        except Exception:
+            log.exception("voucher %s: gate %s failed after commit (the reconciliation repairs it)", voucher_id, what)
+
+    transaction.on_commit(run)
+
+
 def _after_commit_prepare_gate(voucher_id: int) -> None:
     """Publishing: the Redis gate gets the sale's rules (and its stock, when not loaded yet)."""
 
@@ -65,7 +82,7 @@ def _after_commit_prepare_gate(voucher_id: int) -> None:
             gate.gate_sync_meta(v)
 
     if _gate_on():
-        transaction.on_commit(prepare)
+        _on_commit_gate(prepare, voucher_id=voucher_id, what="prepare")
 
 
 def _after_commit_sync_meta(voucher_id: int) -> None:
@@ -77,7 +94,7 @@ def _after_commit_sync_meta(voucher_id: int) -> None:
             gate.gate_sync_meta(v)
 
     if _gate_on():
-        transaction.on_commit(sync)
+        _on_commit_gate(sync, voucher_id=voucher_id, what="sync")
 
 
 def voucher_create(*, organization: Organization, data: dict[str, Any], publish: bool = True) -> Voucher:
@@ -120,6 +137,14 @@ def voucher_update(*, voucher_id: int, data: dict[str, Any]) -> Voucher:
                         details={"stock": voucher.stock},
                     )
                 restock = (new or 0) - (voucher.stock or 0)
+            if fields.get("per_user_limit") == 1 and voucher.per_user_limit > 1:
+                # Orders taken under a higher limit are outside the one-live-order unique index
+                # (single_slot false), and a limit of 1 is enforced by that index alone.
+                raise DomainError(
+                    "invalid_state",
+                    "The per-user limit of a published voucher cannot drop to 1; delist it and publish a new one.",
+                    details={"per_user_limit": voucher.per_user_limit},
+                )
         if "lot" in fields:
             lot = fields.pop("lot")
             voucher.lot_id = getattr(lot, "pk", lot)
@@ -173,6 +198,13 @@ def voucher_restock(*, voucher_id: int, quantity: int) -> Voucher:
         voucher = Voucher.objects.select_for_update().get(pk=voucher_id)
         if voucher.stock is None:
             raise DomainError("invalid_state", "This voucher has an unlimited stock.")
+        if voucher.stock + quantity > MAX_STOCK:
+            raise DomainError(
+                "validation_error",
+                f"A voucher holds at most {MAX_STOCK} units.",
+                details={"quantity": [f"At most {MAX_STOCK - voucher.stock} more units."]},
+                status=400,
+            )
         Voucher.objects.filter(pk=voucher_id).update(
             stock=F("stock") + quantity, initial_stock=F("initial_stock") + quantity
         )
@@ -185,7 +217,7 @@ def voucher_restock(*, voucher_id: int, quantity: int) -> Voucher:
 
                 gate.gate_add_stock(voucher_id=voucher_id, quantity=quantity)
 
-            transaction.on_commit(add)
+            _on_commit_gate(add, voucher_id=voucher_id, what="restock")
     log.info("voucher restocked id=%s quantity=%s stock=%s", voucher_id, quantity, voucher.stock)
     return voucher
 

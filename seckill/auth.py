@@ -4,7 +4,8 @@ DRF's TokenAuthentication reads the token and its user from the database on ever
 flash sale most answers are refusals (sold out, not started) that the Redis gate gives without the
 database; this keeps the token read out of them too. A token is trusted for at most
 SECKILL_AUTH_CACHE_SECONDS (default 30) after it was last read: deleting a token or deactivating a
-user takes that long to reach purchases already cached in a process. 0 turns it off."""
+user is seen at once by the process that did it (signals), and takes up to that long to reach
+purchases already cached in other processes. 0 turns it off."""
 
 import threading
 import time
@@ -38,6 +39,43 @@ class CachedTokenAuthentication(TokenAuthentication):
 def forget_all() -> None:
     with _lock:
         _cache.clear()
+
+
+def forget_token(key: str) -> None:
+    with _lock:
+        _cache.pop(key, None)
+
+
+def forget_user(user_id) -> None:
+    with _lock:
+        for key in [k for k, (_exp, user, _tok) in _cache.items() if user.pk == user_id]:
+            del _cache[key]
+
+
+def _token_deleted(sender, instance, **kwargs) -> None:
+    forget_token(instance.key)
+
+
+def _user_saved(sender, instance, **kwargs) -> None:
+    if not instance.is_active:
+        forget_user(instance.pk)
+
+
+def _user_deleted(sender, instance, **kwargs) -> None:
+    forget_user(instance.pk)
+
+
+def connect_signals() -> None:
+    """A token deleted or a user deactivated through the ORM in this process is forgotten at
+    once; changes made by other processes reach them within SECKILL_AUTH_CACHE_SECONDS."""
+    from django.contrib.auth import get_user_model
+    from django.db.models.signals import post_delete, post_save
+    from rest_framework.authtoken.models import Token
+
+    user_model = get_user_model()
+    post_delete.connect(_token_deleted, sender=Token, dispatch_uid="seckill.auth.token_deleted")
+    post_save.connect(_user_saved, sender=user_model, dispatch_uid="seckill.auth.user_saved")
+    post_delete.connect(_user_deleted, sender=user_model, dispatch_uid="seckill.auth.user_deleted")
 
 
 try:  # the OpenAPI schema describes it as the same "Token <key>" header, under its own name

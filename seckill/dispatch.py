@@ -8,6 +8,7 @@ after at most LINGER seconds). If the process dies with orders in its queue, the
 finds their pending entries older than SECKILL_PENDING_STALE_SECONDS and enqueues them again.
 When Celery runs eagerly (tests), the hand-off is synchronous."""
 
+import atexit
 import logging
 import os
 import queue
@@ -21,6 +22,9 @@ LINGER = 0.05  # a publish costs about a millisecond of this process's CPU: batc
 
 _lock = threading.Lock()
 _state: dict = {"pid": None, "queue": None}
+# Orders queued and orders handed to Celery (or given up to the reconciliation) in this process.
+_done = threading.Condition()
+_counts = {"queued": 0, "handed": 0}
 
 
 def _eager() -> bool:
@@ -36,7 +40,22 @@ def submit(order: dict) -> None:
 
         intake_orders.apply_async(kwargs={"orders": [order]})
         return
-    _queue().put(order)
+    q = _queue()
+    with _done:
+        _counts["queued"] += 1
+    q.put(order)
+
+
+def flush(timeout: float = 5.0) -> bool:
+    """Wait until every order queued so far in this process has been handed to Celery. Called at
+    interpreter exit (a worker stopping gracefully hands over its last batch instead of leaving it
+    to the reconciliation's stale-entry sweep) and by tests. False if the timeout ran out."""
+    with _done:
+        target = _counts["queued"]
+        return _done.wait_for(lambda: _counts["handed"] >= target, timeout)
+
+
+atexit.register(flush)
 
 
 def _queue() -> queue.SimpleQueue:
@@ -45,6 +64,8 @@ def _queue() -> queue.SimpleQueue:
         with _lock:
             if _state["pid"] != pid:
                 q: queue.SimpleQueue = queue.SimpleQueue()
+                with _done:  # a forked child inherits the parent's figures, not its thread
+                    _counts.update(queued=0, handed=0)
                 threading.Thread(target=_run, args=(q,), name="seckill-dispatch", daemon=True).start()
                 _state.update(pid=pid, queue=q)
     return _state["queue"]
@@ -70,6 +91,9 @@ def _run(q: queue.SimpleQueue) -> None:
             from django.db import connection
 
             connection.close()  # only an eager (test) run opens one here; never keep it
+            with _done:
+                _counts["handed"] += len(batch)
+                _done.notify_all()
 
 
 def pending_in_process() -> int:

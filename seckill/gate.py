@@ -102,14 +102,26 @@ elseif held == 1 then redis.call('HDEL', KEYS[2], ARGV[2]) end
 return 1
 """
 
-# KEYS: stock, buyers, pending, recon.  ARGV: observed stock, observed pending count, new stock,
-# buyer pairs...  Compare-and-set repair by the reconciliation: applies only if nothing moved.
+# KEYS: stock, buyers, pending, recon.  ARGV: observed stock, new stock, nb, np, the nb observed
+# buyer pairs, the np observed pending order ids, then the new buyer pairs. Compare-and-set repair
+# by the reconciliation: applies only if stock, buyers and pending are exactly as observed (a sale
+# and a release in between leave the stock and the counts unchanged but not the buyers).
 REPAIR_LUA = """
 local stock = redis.call('GET', KEYS[1])
-if not stock or stock ~= ARGV[1] or tostring(redis.call('HLEN', KEYS[3])) ~= ARGV[2] then return 0 end
-redis.call('SET', KEYS[1], ARGV[3])
+if not stock or stock ~= ARGV[1] then return 0 end
+local nb, np = tonumber(ARGV[3]), tonumber(ARGV[4])
+if redis.call('HLEN', KEYS[2]) ~= nb or redis.call('HLEN', KEYS[3]) ~= np then return 0 end
+local i = 5
+for _ = 1, nb do
+  if redis.call('HGET', KEYS[2], ARGV[i]) ~= ARGV[i + 1] then return 0 end
+  i = i + 2
+end
+for _ = 1, np do
+  if redis.call('HEXISTS', KEYS[3], ARGV[i]) == 0 then return 0 end
+  i = i + 1
+end
+redis.call('SET', KEYS[1], ARGV[2])
 redis.call('DEL', KEYS[2])
-local i = 4
 while i < #ARGV do
   redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
   i = i + 2
@@ -312,6 +324,15 @@ def gate_load(voucher) -> bool:
     for user_id, count in buyers.items():
         args += [user_id, count]
     loaded = bool(scripts().load(keys=[k.stock, k.buyers, k.meta, k.pending], args=args))
+    # The rules just written come from the caller's read. A change committed since (a delist, a
+    # new window) has synced the gate already, and the line above may have overwritten it: read
+    # the row again, after the write, and push it if it moved. A change committing later still
+    # syncs after its own commit, so the gate ends with the newest rules either way.
+    from coupons.models import Voucher
+
+    fresh = Voucher.objects.filter(pk=voucher.pk).first()
+    if fresh is not None and meta_of(fresh) != meta:
+        client().hset(k.meta, mapping=meta_of(fresh))
     if loaded:
         log.info(
             "seckill gate loaded voucher=%s stock=%s buyers=%s pending=%s", voucher.pk, stock, len(buyers), len(pending)
@@ -357,6 +378,26 @@ def gate_give_back(*, voucher_id: int, user_id: int, order_id, unit: bool = True
     return bool(
         scripts().giveback(keys=[k.stock, k.buyers, k.pending], args=[str(order_id), user_id, 1 if unit else 0])
     )
+
+
+def gate_repair(
+    *,
+    voucher_id: int,
+    observed_stock: str,
+    observed_buyers: dict[str, str],
+    observed_pending: list[str],
+    stock: int,
+    buyers: dict[int, int],
+) -> bool:
+    """Set the gate's stock and buyers, only if it still holds exactly what was observed."""
+    k = keys(voucher_id)
+    args: list = [observed_stock, stock, len(observed_buyers), len(observed_pending)]
+    for user_id, count in observed_buyers.items():
+        args += [user_id, count]
+    args += list(observed_pending)
+    for user_id, count in buyers.items():
+        args += [user_id, count]
+    return bool(scripts().repair(keys=[k.stock, k.buyers, k.pending, k.recon], args=args))
 
 
 def gate_drop(voucher_id: int) -> None:

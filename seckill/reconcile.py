@@ -127,7 +127,8 @@ def _reconcile_gate(voucher: Voucher, report: dict, *, repair_now: bool) -> None
     from .tasks import intake_order
 
     k = gate.keys(voucher.pk)
-    if voucher.status == Voucher.Status.LISTED:
+    if voucher.status == Voucher.Status.LISTED or gate.client().exists(k.meta):
+        # A delisted voucher's gate too: a delist whose sync was lost must not keep it on sale.
         gate.gate_sync_meta(voucher)
     pending = gate.pending_entries(voucher.pk)
     # Written orders still listed as pending: the intake stopped between its commit and its tidy.
@@ -173,10 +174,14 @@ def _reconcile_gate(voucher: Voucher, report: dict, *, repair_now: bool) -> None
         gate.client().set(k.recon, signature, ex=3600)
         report["gate"] = "drift seen"
         return
-    args: list = [stock2, len(pending_raw2), expected_stock]
-    for user_id, count in expected_buyers.items():
-        args += [user_id, count]
-    repaired = gate.scripts().repair(keys=[k.stock, k.buyers, k.pending, k.recon], args=args)
+    repaired = gate.gate_repair(
+        voucher_id=voucher.pk,
+        observed_stock=stock2,
+        observed_buyers=buyers_raw2,
+        observed_pending=list(pending_raw2),
+        stock=expected_stock,
+        buyers=expected_buyers,
+    )
     report["gate"] = "repaired" if repaired else "busy"
     if repaired:
         log.warning(

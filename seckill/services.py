@@ -63,21 +63,31 @@ def live_orders_count(*, user_id: int, voucher_id: int) -> int:
 
 def _take_units(voucher: Voucher, n: int = 1) -> tuple | None:
     """The conditional UPDATE that takes units (and the voucher's row lock until commit):
-    `stock = stock - n WHERE stock >= n`, returning the stock left and the low-stock fields so the
-    crossing is known from the same statement. None when there is not enough stock."""
+    `stock = stock - n WHERE stock >= n AND status = 'listed'`, returning the stock left and the
+    low-stock fields so the crossing is known from the same statement. None when there is not
+    enough stock or the voucher is no longer listed: the status is judged on the row the UPDATE
+    locks (READ COMMITTED re-reads it after waiting), not on the caller's earlier read, so a
+    purchase queued behind a delist takes nothing once the delist commits."""
     qn = connection.ops.quote_name
     table = qn(Voucher._meta.db_table)
-    stock, sold = qn("stock"), qn("sold_count")
+    stock, sold, status = qn("stock"), qn("sold_count"), qn("status")
     if voucher.stock is None:
-        taking = f"{sold} = {sold} + %s WHERE id = %s"
-        params = [n, voucher.pk]
+        taking = f"{sold} = {sold} + %s WHERE id = %s AND {status} = %s"
+        params = [n, voucher.pk, Voucher.Status.LISTED]
     else:
-        taking = f"{stock} = {stock} - %s, {sold} = {sold} + %s WHERE id = %s AND {stock} >= %s"
-        params = [n, n, voucher.pk, n]
+        taking = f"{stock} = {stock} - %s, {sold} = {sold} + %s WHERE id = %s AND {status} = %s AND {stock} >= %s"
+        params = [n, n, voucher.pk, Voucher.Status.LISTED, n]
     sql = f"UPDATE {table} SET {taking} RETURNING {stock}, {qn('low_stock_threshold')}, {qn('low_stock_alerted_at')}"
     with connection.cursor() as cur:
         cur.execute(sql, params)
         return cur.fetchone()
+
+
+def _no_unit(voucher_id: int) -> DomainError:
+    """Why the conditional UPDATE took nothing: the voucher left the sale, or its stock ran out."""
+    if not Voucher.objects.filter(pk=voucher_id, status=Voucher.Status.LISTED).exists():
+        return DomainError("not_found", "This voucher is not on sale.", status=404)
+    return DomainError("sold_out")
 
 
 def _note_low_stock(voucher: Voucher, row: tuple) -> None:
@@ -142,18 +152,28 @@ def purchase_through_database(
             )
             row = _take_units(voucher, 1)
             if row is None:
-                raise DomainError("sold_out")
+                raise _no_unit(voucher.pk)
             if voucher.per_user_limit > 1:
                 held = live_orders_count(user_id=user_id, voucher_id=voucher.pk)  # this order included
                 if held > voucher.per_user_limit:
                     raise _limit_error(voucher, held - 1)
             _note_low_stock(voucher, row)
     except IntegrityError as exc:
-        # The unique constraint: the same customer won a race with himself.
-        if "order_one_live_per_user_voucher" in str(exc):
+        # The unique constraint: the same customer won a race with himself. PostgreSQL names the
+        # constraint; SQLite only lists its columns ("UNIQUE constraint failed: orders_order.user_id,
+        # orders_order.voucher_id"), so the committed order that holds the slot is looked up.
+        if "order_one_live_per_user_voucher" in str(exc) or _holds_the_slot(user_id, voucher.pk, order.pk):
             raise DomainError("already_purchased") from exc
         raise
     return order
+
+
+def _holds_the_slot(user_id: int, voucher_id: int, order_id: uuid.UUID) -> bool:
+    return (
+        Order.objects.filter(user_id=user_id, voucher_id=voucher_id, single_slot=True, status__in=Order.LIVE)
+        .exclude(pk=order_id)
+        .exists()
+    )
 
 
 # --- the Redis gate -------------------------------------------------------------------------------

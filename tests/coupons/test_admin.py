@@ -49,3 +49,99 @@ def test_admin_add_form_rejects_another_organizations_lot_without_a_500(client):
     )
     assert res.status_code == 200  # the form again, with an error
     assert not Voucher.objects.filter(title="Sneaky").exists()
+
+
+def _change_form(voucher, **over):
+    from django.utils import timezone
+
+    def split(name, value):
+        local = timezone.localtime(value)
+        return {f"{name}_0": local.strftime("%Y-%m-%d"), f"{name}_1": local.strftime("%H:%M:%S")}
+
+    data = {
+        "lot": "",
+        "title": voucher.title,
+        "price": voucher.price,
+        "benefit_type": voucher.benefit_type,
+        "benefit_value": voucher.benefit_value,
+        "per_user_limit": voucher.per_user_limit,
+        "payment_window_seconds": voucher.payment_window_seconds,
+        "low_stock_threshold": voucher.low_stock_threshold,
+        **split("begins_at", voucher.begins_at),
+        **split("ends_at", voucher.ends_at),
+    }
+    data.update(over)
+    return data
+
+
+def test_saving_a_live_sale_in_the_admin_never_writes_back_a_stock_read_before_a_purchase(client, monkeypatch):
+    """The change form reads the voucher, then saves it. A purchase committed in between must not
+    be undone by the save (a lost update of `stock` puts a sold unit back on sale: an oversell)."""
+    import threading
+
+    from django.db import connection
+
+    from coupons.admin import VoucherAdmin
+    from orders.models import Order
+    from seckill.services import purchase_through_database
+    from tests.factories import UserFactory
+
+    operator = OperatorFactory()
+    voucher = SeckillVoucherFactory(organization=operator.organization, stock=10, title="Before")
+    buyer = UserFactory()
+    original = VoucherAdmin.save_form
+
+    def save_form_while_a_customer_buys(self, request, form, change):
+        obj = original(self, request, form, change)
+        errors = []
+
+        def buy():
+            try:
+                purchase_through_database(voucher=Voucher.objects.get(pk=voucher.pk), user_id=buyer.pk)
+            except BaseException as exc:  # surfaced below
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        t = threading.Thread(target=buy)
+        t.start()
+        t.join(30)
+        assert not errors and not t.is_alive()
+        return obj
+
+    monkeypatch.setattr(VoucherAdmin, "save_form", save_form_while_a_customer_buys)
+    client.force_login(operator.user)
+    res = client.post(f"/admin/coupons/voucher/{voucher.pk}/change/", _change_form(voucher, title="After"))
+    assert res.status_code == 302, res.content[:2000]
+    voucher.refresh_from_db()
+    assert voucher.title == "After"
+    assert Order.objects.filter(voucher=voucher, status__in=Order.LIVE).count() == 1
+    assert voucher.stock == 9 and voucher.sold_count == 1
+
+
+def test_admin_refuses_dropping_a_published_limit_to_one_with_a_form_error(client):
+    operator = OperatorFactory()
+    voucher = SeckillVoucherFactory(organization=operator.organization, stock=10, per_user_limit=3)
+    client.force_login(operator.user)
+    res = client.post(f"/admin/coupons/voucher/{voucher.pk}/change/", _change_form(voucher, per_user_limit=1))
+    assert res.status_code == 200  # the form again, with the reason
+    assert b"cannot drop to 1" in res.content
+    voucher.refresh_from_db()
+    assert voucher.per_user_limit == 3
+
+
+def test_a_drafts_stock_changed_in_the_admin_is_what_the_oversell_audit_counts(client):
+    """initial_stock (the audit's "units put on sale") follows a draft's stock; a stale one made a
+    sale of the new stock look like an oversell."""
+    from seckill.reconcile import reconcile_voucher
+
+    operator = OperatorFactory()
+    voucher = SeckillVoucherFactory(organization=operator.organization, stock=10, status=Voucher.Status.DRAFT)
+    Voucher.objects.filter(pk=voucher.pk).update(initial_stock=10)
+    client.force_login(operator.user)
+    res = client.post(f"/admin/coupons/voucher/{voucher.pk}/change/", _change_form(voucher, stock=25, kind="seckill"))
+    assert res.status_code == 302
+    voucher.refresh_from_db()
+    assert voucher.stock == 25 and voucher.initial_stock == 25
+    report = reconcile_voucher(voucher)
+    assert "oversell" not in report and "db_drift" not in report

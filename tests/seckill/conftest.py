@@ -38,6 +38,11 @@ def queued_intake(settings):
 
     app.conf.task_always_eager = False
     yield
+    from seckill import dispatch
+
+    # The dispatcher thread outlives the test: it must hand its last batch to the (flushed) broker
+    # now, not run it eagerly in the next test's database once eager mode is back.
+    assert dispatch.flush(timeout=10), "the dispatcher did not hand over its queue"
     app.conf.task_always_eager = True
 
 

@@ -369,8 +369,6 @@ def test_batched_intake_writes_a_burst_in_one_go_and_explains_refusals_one_by_on
 
 
 def test_dispatcher_batches_accepted_orders_off_the_request_thread(redis_gate, queued_intake, monkeypatch):
-    import time as _time
-
     from seckill import dispatch
     from seckill.tasks import intake_orders
 
@@ -379,9 +377,102 @@ def test_dispatcher_batches_accepted_orders_off_the_request_thread(redis_gate, q
     voucher = SeckillVoucherFactory(stock=50)
     for u in make_users(30, prefix="disp"):
         voucher_purchase(voucher_id=voucher.pk, user=u)
-    deadline = _time.time() + 5
-    while sum(len(b) for b in sent) < 30 and _time.time() < deadline:
-        _time.sleep(0.01)
+    assert dispatch.flush(timeout=5)
     assert sum(len(b) for b in sent) == 30
     assert {o["order_id"] for b in sent for o in b} == set(gate.pending_entries(voucher.pk))
     assert dispatch.pending_in_process() == 0
+
+
+# --- the gate's rules against the database's --------------------------------------------------------
+
+
+def test_a_load_from_a_read_taken_before_a_delist_does_not_reopen_the_sale(redis_gate):
+    """A loader read the voucher while listed; the delist commits and syncs the gate; then the
+    loader writes its (stale) rules. The gate must still say delisted."""
+    from config.errors import DomainError
+    from coupons.models import Voucher
+    from coupons.services import voucher_delist
+
+    voucher = SeckillVoucherFactory(stock=5)
+    stale = Voucher.objects.get(pk=voucher.pk)
+    voucher_delist(voucher_id=voucher.pk)
+    gate.gate_load(stale)
+    assert gate.peek(voucher.pk)[0]["status"] == "delisted"
+    with pytest.raises(DomainError) as exc:
+        voucher_purchase(voucher_id=voucher.pk, user=UserFactory())
+    assert exc.value.code == "not_found"
+    assert not gate.pending_entries(voucher.pk)
+
+
+def test_reconciliation_pushes_a_delist_the_gate_missed(redis_gate):
+    """The delist's sync of the gate was lost (Redis unreachable at that moment): the gate still
+    says listed and accepts orders the intake can only fail. The reconciliation pushes the rules
+    of every voucher it audits, not only listed ones."""
+    from coupons.models import Voucher
+
+    voucher = SeckillVoucherFactory(stock=5)
+    gate.gate_load(voucher)
+    Voucher.objects.filter(pk=voucher.pk).update(status=Voucher.Status.DELISTED)  # sync lost
+    assert gate.peek(voucher.pk)[0]["status"] == "listed"
+    reconcile_all()
+    assert gate.peek(voucher.pk)[0]["status"] == "delisted"
+
+
+def test_dispatcher_flush_waits_for_the_batch_in_flight(redis_gate, queued_intake, monkeypatch):
+    """flush() (called at exit and by the tests' teardown) returns only once every queued order
+    was handed to Celery, including a batch the thread already took off the queue."""
+    import threading
+
+    from seckill import dispatch
+    from seckill.tasks import intake_orders
+
+    release, taken, sent = threading.Event(), threading.Event(), []
+
+    def slow_publish(kwargs, **kw):
+        taken.set()
+        assert release.wait(10)
+        sent.extend(kwargs["orders"])
+
+    monkeypatch.setattr(intake_orders, "apply_async", slow_publish)
+    voucher = SeckillVoucherFactory(stock=5)
+    for u in make_users(3, prefix="flush"):
+        voucher_purchase(voucher_id=voucher.pk, user=u)
+    assert taken.wait(10)
+    assert not dispatch.flush(timeout=0.05)
+    release.set()
+    assert dispatch.flush(timeout=10)
+    assert len(sent) == 3
+
+
+def test_the_gate_repair_applies_only_to_the_state_it_observed(redis_gate):
+    """Between the reconciliation's read and its repair, one customer buys and another's order is
+    cancelled: the stock and the counts are back where they were, the buyers are not. The
+    compare-and-set must refuse (writing the observed buyers back would forget the new buyer and
+    let the gate accept them twice); on an unchanged gate it applies."""
+    from django.db import transaction
+
+    from coupons.services import voucher_stock_return
+    from seckill.reconcile import _snapshot
+
+    voucher = SeckillVoucherFactory(stock=10)
+    first, second = make_users(2, prefix="aba")
+    order = voucher_purchase(voucher_id=voucher.pk, user=first).order
+    stock, pending, buyers = _snapshot(voucher.pk)
+    assert stock == "9" and buyers == {str(first.pk): "1"} and not pending
+
+    voucher_purchase(voucher_id=voucher.pk, user=second)
+    with transaction.atomic():
+        Order.objects.filter(pk=order.pk).update(status=Order.Status.CANCELLED, stock_released=True)
+        voucher_stock_return(voucher_id=voucher.pk, user_id=first.pk, order_id=order.pk)
+    assert gate.peek(voucher.pk)[1] == 9 and not gate.pending_entries(voucher.pk)
+
+    stale = dict(observed_stock=stock, observed_buyers=buyers, observed_pending=list(pending))
+    assert not gate.gate_repair(voucher_id=voucher.pk, **stale, stock=9, buyers={first.pk: 1})
+    k = gate.keys(voucher.pk)
+    assert gate.client().hgetall(k.buyers) == {str(second.pk): "1"}
+
+    stock, pending, buyers = _snapshot(voucher.pk)
+    now = dict(observed_stock=stock, observed_buyers=buyers, observed_pending=list(pending))
+    assert gate.gate_repair(voucher_id=voucher.pk, **now, stock=8, buyers={second.pk: 1})
+    assert gate.peek(voucher.pk)[1] == 8
+    assert not gate.gate_repair(voucher_id=voucher.pk, **now, stock=7, buyers={second.pk: 1})  # stock moved

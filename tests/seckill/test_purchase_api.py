@@ -175,5 +175,32 @@ def test_accepted_redis_purchase_reads_the_database_only_for_auth(redis_gate, dj
         with django_assert_max_num_queries(1):
             res = _buy(client, voucher.pk)
     finally:
+        from seckill import dispatch
+
+        assert dispatch.flush(timeout=10)  # its batch goes to the broker, not eagerly into a later test
         app.conf.task_always_eager = True
     assert res.status_code == 202
+
+
+def test_a_repeat_purchase_is_already_purchased_when_the_backend_does_not_name_the_constraint(db_gate, monkeypatch):
+    """SQLite (the embedded default) reports the one-live-order index by its columns only; the
+    repeat purchase must still be 409 already_purchased, not a 500. (The whole db-gate suite also
+    runs on SQLite: DATABASE_URL= SQLITE_PATH=/tmp/x.db pytest tests/seckill -k db_gate.)"""
+    from django.db import IntegrityError
+
+    user = UserFactory()
+    client = auth_client(user)
+    voucher = SeckillVoucherFactory(stock=5)
+    assert _buy(client, voucher.pk).status_code == 201
+    original = Order.save
+
+    def save_like_sqlite(self, *args, **kwargs):
+        try:
+            return original(self, *args, **kwargs)
+        except IntegrityError as exc:
+            raise IntegrityError("UNIQUE constraint failed: orders_order.user_id, orders_order.voucher_id") from exc
+
+    monkeypatch.setattr(Order, "save", save_like_sqlite)
+    res = _buy(client, voucher.pk)
+    assert (res.status_code, _code(res)) == (409, "already_purchased")
+    assert Order.objects.filter(user=user, voucher=voucher).count() == 1

@@ -34,8 +34,8 @@ def test_300_buyers_for_50_units_sell_exactly_50(request, gate_fixture):
     voucher = SeckillVoucherFactory(stock=50)
     users = make_users(300)
     results, codes = race(lambda u: voucher_purchase(voucher_id=voucher.pk, user=u), [(u,) for u in users])
-    assert len(results) == 50
     assert codes == {"sold_out": 250}
+    assert len(results) == 50
     _assert_sold_exactly(voucher, 50)
     assert voucher.stock == 0
     if gate_fixture == "redis_gate":
@@ -54,6 +54,19 @@ def test_one_customer_firing_20_purchases_gets_one_order(request, gate_fixture):
     assert len(results) == 1
     assert codes == {"already_purchased": 19}
     _assert_sold_exactly(voucher, 1)
+
+
+def test_redis_gate_limit_two_holds_under_a_race(redis_gate):
+    voucher = SeckillVoucherFactory(stock=10, per_user_limit=2)
+    (user,) = make_users(1, prefix="twice-redis")
+    results, codes = race(lambda: voucher_purchase(voucher_id=voucher.pk, user=user), [()] * 12, workers=12)
+    assert len(results) == 2 and all(r.accepted_async for r in results)
+    assert codes == {"purchase_limit_reached": 10}
+    voucher.refresh_from_db()
+    assert voucher.stock == 8 and voucher.sold_count == 2
+    assert Order.objects.filter(voucher=voucher, user=user, status__in=Order.LIVE).count() == 2
+    assert gate.peek(voucher.pk)[1] == 8
+    assert gate.client().hget(gate.keys(voucher.pk).buyers, user.pk) == "2"
 
 
 def test_database_gate_limit_two_holds_under_a_race(db_gate):
@@ -116,3 +129,77 @@ def test_the_sale_opens_on_time_for_a_crowd_waiting_at_the_edge(redis_gate):
     results, codes = race(lambda u: voucher_purchase(voucher_id=voucher.pk, user=u), [(u,) for u in users])
     assert len(results) == 10 and codes == {"sold_out": 50}
     _assert_sold_exactly(voucher, 10)
+
+
+def _wait_until_blocked_on_a_lock(pid_holder: list, timeout: float = 20.0) -> None:
+    """Wait (polling PostgreSQL, no fixed sleep) until the backend in pid_holder waits on a lock."""
+    import time as _time
+
+    from django.db import connections
+
+    deadline = _time.monotonic() + timeout
+    with connections["default"].cursor() as cur:
+        while _time.monotonic() < deadline:
+            if pid_holder:
+                cur.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid_holder[0]])
+                row = cur.fetchone()
+                if row and row[0] == "Lock":
+                    return
+            _time.sleep(0.005)
+    raise AssertionError("the purchase never queued on the voucher's row lock")
+
+
+def test_a_purchase_queued_behind_a_delist_takes_nothing_once_it_commits(db_gate):
+    """The buyer read the voucher while it was listed; the delist holds the row lock and commits
+    while the buyer's conditional UPDATE waits for it. READ COMMITTED re-evaluates the UPDATE on
+    the delisted row: no unit may be taken (a withdrawal enumerates orders right after its delist,
+    so an order slipping in after it would stay live and uncompensated)."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from config.errors import DomainError
+
+    voucher = SeckillVoucherFactory(stock=5)
+    (user,) = make_users(1, prefix="late")
+    stale = Voucher.objects.get(pk=voucher.pk)
+    pid, outcome = [], {}
+
+    def buy():
+        try:
+            with connection.cursor() as cur:
+                cur.execute("SELECT pg_backend_pid()")
+                pid.append(cur.fetchone()[0])
+            purchase_through_database(voucher=stale, user_id=user.pk)
+            outcome["result"] = "bought"
+        except DomainError as exc:
+            outcome["result"] = exc.code
+        except BaseException as exc:  # surfaced below
+            outcome["result"] = repr(exc)
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        Voucher.objects.select_for_update().filter(pk=voucher.pk).update(status=Voucher.Status.DELISTED)
+        t = threading.Thread(target=buy)
+        t.start()
+        _wait_until_blocked_on_a_lock(pid)
+    t.join(30)
+    assert outcome["result"] == "not_found"
+    voucher.refresh_from_db()
+    assert voucher.stock == 5 and voucher.sold_count == 0
+    assert not Order.objects.filter(voucher=voucher).exists()
+
+
+def test_a_purchase_with_a_stale_read_of_a_delisted_voucher_is_refused(db_gate):
+    from config.errors import DomainError
+    from coupons.services import voucher_delist
+
+    voucher = SeckillVoucherFactory(stock=5)
+    (user,) = make_users(1, prefix="stale")
+    stale = Voucher.objects.get(pk=voucher.pk)
+    voucher_delist(voucher_id=voucher.pk)
+    with pytest.raises(DomainError) as exc:
+        purchase_through_database(voucher=stale, user_id=user.pk)
+    assert exc.value.code == "not_found" and exc.value.status == 404
+    assert not Order.objects.filter(voucher=voucher).exists()
