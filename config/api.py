@@ -95,12 +95,28 @@ def exception_handler(exc: Exception, context: dict) -> Response:
             status_code = 401
         set_rollback()
         return Response(error_body(code, message, details), status=status_code, headers=headers)
+    if _is_backend_outage(exc):
+        # Redis or the broker is unreachable: a temporary outage, not a bug. The caller may retry.
+        log.error("backend unavailable in %s: %r", context.get("view").__class__.__name__, exc)
+        set_rollback()
+        return Response(
+            error_body("service_unavailable", "The service is briefly unavailable; please retry shortly."),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "5"},
+        )
     log.exception("unhandled error in %s", context.get("view").__class__.__name__)
     set_rollback()
     return Response(
         error_body("server_error", "Something went wrong on our side; it has been logged."),
         status=status.HTTP_500_INTERNAL_SERVER_ERROR,
     )
+
+
+def _is_backend_outage(exc: Exception) -> bool:
+    import redis
+    from kombu.exceptions import OperationalError as BrokerError
+
+    return isinstance(exc, redis.ConnectionError | redis.TimeoutError | BrokerError)
 
 
 def json_not_found(request, exception=None):

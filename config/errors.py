@@ -11,6 +11,7 @@ STATUS_BY_CODE = {
     "method_not_allowed": 405,
     "rate_limited": 429,
     "server_error": 500,
+    "service_unavailable": 503,
 }
 # Everything else (sold_out, already_purchased, invalid_state, ...) is a 409 conflict.
 DEFAULT_STATUS = 409

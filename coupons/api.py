@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from config.errors import DomainError
 from parking.models import Lot
+from parking.selectors import is_id
 
 from . import selectors, services
 from .models import Voucher
@@ -181,11 +182,11 @@ def _filtered(request, qs):
     lot = request.query_params.get("lot")
     kind = request.query_params.get("kind")
     if org:
-        if not org.isdigit():
+        if not is_id(org):
             raise DomainError("validation_error", details={"organization": ["Must be an id."]}, status=400)
         qs = qs.filter(organization_id=int(org))
     if lot:
-        if not lot.isdigit():
+        if not is_id(lot):
             raise DomainError("validation_error", details={"lot": ["Must be an id."]}, status=400)
         lot_org = Lot.objects.filter(pk=int(lot)).values_list("organization_id", flat=True).first()
         from django.db.models import Q

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from parking.models import Lot, Organization
+from parking.selectors import is_id
 
 from . import selectors
 from .models import Voucher
@@ -25,9 +26,9 @@ def voucher_list(request):
     org_id = request.GET.get("organization", "")
     lot_id = request.GET.get("lot", "")
     lot = None
-    if org_id.isdigit():
+    if is_id(org_id):
         vouchers = vouchers.filter(organization_id=int(org_id))
-    if lot_id.isdigit():
+    if is_id(lot_id):
         lot = Lot.objects.filter(pk=int(lot_id)).first()
         if lot is not None:
             from django.db.models import Q
@@ -42,7 +43,7 @@ def voucher_list(request):
         {
             "rows": rows,
             "organizations": Organization.objects.filter(vouchers__status=Voucher.Status.LISTED).distinct(),
-            "lots": Lot.objects.filter(organization_id=int(org_id)) if org_id.isdigit() else Lot.objects.none(),
+            "lots": Lot.objects.filter(organization_id=int(org_id)) if is_id(org_id) else Lot.objects.none(),
             "org_id": org_id,
             "lot_id": lot_id,
             "lot": lot,

@@ -47,6 +47,14 @@ def test_list_filters_by_organization_and_lot(customer):
     assert customer.get("/api/v1/vouchers?lot=abc").status_code == 400
 
 
+@pytest.mark.parametrize("query", ["organization=²", "lot=²", "lot=١"])
+def test_filters_with_digits_that_are_not_ids_are_400_and_the_page_ignores_them(customer, client, query):
+    res = customer.get(f"/api/v1/vouchers?{query}")
+    assert res.status_code == 400
+    assert res.json()["error"]["code"] == "validation_error"
+    assert client.get(f"/vouchers/?{query}").status_code == 200
+
+
 def test_detail_follows_the_gate_stock(customer):
     voucher = SeckillVoucherFactory(stock=2)
     body = customer.get(f"/api/v1/vouchers/{voucher.pk}").json()

@@ -50,3 +50,18 @@ def test_unhandled_exception_is_logged_and_answers_generic_500(api, monkeypatch,
     _assert_error(res, 500, "server_error")
     assert "database on fire" not in res.content.decode()
     assert any("unhandled error" in r.message for r in caplog.records)
+
+
+def test_redis_down_during_a_purchase_is_503_and_writes_nothing(settings):
+    from orders.models import Order
+    from tests.conftest import auth_client
+    from tests.factories import SeckillVoucherFactory, UserFactory
+
+    voucher = SeckillVoucherFactory(stock=5)
+    settings.SECKILL_GATE = "redis"
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    res = auth_client(UserFactory()).post(f"/api/v1/vouchers/{voucher.pk}/purchase", {}, format="json")
+    _assert_error(res, 503, "service_unavailable")
+    assert res["Retry-After"] == "5"
+    voucher.refresh_from_db()
+    assert voucher.stock == 5 and not Order.objects.exists()
