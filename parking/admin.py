@@ -99,19 +99,7 @@ class TariffInline(admin.TabularInline):
     model = Tariff
     form = TariffForm
     extra = 0
-    fields = (
-        "vehicle_type",
-        "free_minutes",
-        "first_minutes",
-        "first_price",
-        "unit_minutes",
-        "unit_price",
-        "cap_per_24h",
-        "night_start",
-        "night_end",
-        "night_unit_price",
-        "night_cap",
-    )
+    fields = TariffForm.Meta.fields
 
     def _can_write(self, request) -> bool:
         if request.user.is_superuser:
