@@ -80,6 +80,16 @@ def test_live_json_for_the_page(client):
     assert "no-cache" in res["Cache-Control"]
 
 
+def test_live_json_is_shared_for_a_second_so_a_crowd_costs_no_queries(client, django_assert_num_queries):
+    voucher = SeckillVoucherFactory(stock=7)
+    first = client.get(f"/vouchers/{voucher.pk}/live").json()
+    with django_assert_num_queries(0):
+        again = client.get(f"/vouchers/{voucher.pk}/live").json()
+    assert again["stock_remaining"] == first["stock_remaining"] == 7
+    assert again["now_ms"] >= first["now_ms"]
+    assert client.get("/vouchers/999999/live").status_code == 404
+
+
 def test_pages_render(client):
     lot = LotFactory()
     voucher = SeckillVoucherFactory(organization=lot.organization, lot=lot, title="Morning rush")
