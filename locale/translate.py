@@ -38,6 +38,15 @@ def main() -> int:
             continue
         msgid = "".join(_unquote(ln.removeprefix("msgid ")) for ln in lines[i_id:i_str])
         msgstr = "".join(_unquote(ln.removeprefix("msgstr ")) for ln in lines[i_str:] if ln.strip())
+        if msgid and any(ln.startswith("#,") and "fuzzy" in ln for ln in lines[:i_id]):
+            # A guess of msgmerge's from a similar string: never trust it, translate from the table.
+            head = [ln for ln in lines[:i_id] if not ln.startswith("#|")]
+            head = [ln.replace(", fuzzy", "").replace("#, fuzzy", "") for ln in head]
+            head = [ln for ln in head if ln.strip() not in ("#,", "")]
+            i_id, lines = len(head), head + lines[i_id:i_str]
+            i_str = len(lines)
+            lines.append('msgstr ""')
+            msgstr = ""
         if msgid and not msgstr:
             if msgid in table:
                 lines = lines[:i_str] + ["msgstr " + _quote(table[msgid])]

@@ -47,6 +47,7 @@ class LedgerEntry(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name_plural = "ledger entries"
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["wallet", "idempotency_key"], name="ledger_idempotency_per_wallet"),
