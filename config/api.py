@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import IntegrityError, transaction
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, serializers, status
@@ -50,6 +51,13 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     """DRF exception handler: every error leaves in the contract's shape, never as a 500 page."""
     if isinstance(exc, RecursionError) and _raised_by_a_parser(exc):
         exc = exceptions.ParseError("The request body is nested too deeply.")
+    if isinstance(exc, SuspiciousOperation):
+        # Django refuses a body above DATA_UPLOAD_MAX_MEMORY_SIZE or a form with too many fields
+        # (or files) when the view reads it: bad input, answered as Django itself would, with a 400.
+        message = (
+            "The request body is too large." if isinstance(exc, RequestDataTooBig) else "The request is not acceptable."
+        )
+        exc = exceptions.ValidationError({"non_field_errors": [message]})
     if isinstance(exc, DomainError):
         set_rollback()
         return Response(exc.as_body(), status=exc.status)

@@ -65,3 +65,17 @@ def test_redis_down_during_a_purchase_is_503_and_writes_nothing(settings):
     assert res["Retry-After"] == "5"
     voucher.refresh_from_db()
     assert voucher.stock == 5 and not Order.objects.exists()
+
+
+def test_oversized_json_body_is_400_not_500(api):
+    # Above DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) Django refuses to read the body.
+    body = '{"username": "' + "a" * 3_000_000 + '", "password": "Parking-rocks-9"}'
+    res = api.post("/api/v1/auth/register", data=body, content_type="application/json")
+    _assert_error(res, 400, "validation_error")
+
+
+def test_form_body_with_too_many_fields_is_400_not_500(api):
+    # Above DATA_UPLOAD_MAX_NUMBER_FIELDS (1000) Django refuses to parse the form.
+    body = "&".join(f"f{i}=x" for i in range(1500))
+    res = api.post("/api/v1/auth/register", data=body, content_type="application/x-www-form-urlencoded")
+    _assert_error(res, 400, "validation_error")
