@@ -32,17 +32,17 @@ def test_every_changelist_and_change_page_renders(client, demo, who):
     seen = 0
     for model, model_admin in _admin_urls():
         info = (model._meta.app_label, model._meta.model_name)
-        res = client.get(reverse("admin:%s_%s_changelist" % info))
+        res = client.get(reverse(f"admin:{info[0]}_{info[1]}_changelist"))
         assert res.status_code in (200, 403), (info, res.status_code)
         if res.status_code == 403:
             continue
         seen += 1
         obj = model_admin.get_queryset(res.wsgi_request).first()
         if obj is not None:
-            page = client.get(reverse("admin:%s_%s_change" % info, args=[obj.pk]))
+            page = client.get(reverse(f"admin:{info[0]}_{info[1]}_change", args=[obj.pk]))
             assert page.status_code == 200, (info, page.status_code)
         if model_admin.has_add_permission(res.wsgi_request):
-            assert client.get(reverse("admin:%s_%s_add" % info)).status_code == 200, info
+            assert client.get(reverse(f"admin:{info[0]}_{info[1]}_add")).status_code == 200, info
     assert seen >= 8
     assert client.get(reverse("admin:index")).status_code == 200
     if who == "operator":
