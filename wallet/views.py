@@ -7,11 +7,13 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 
+from config.api import AuthThrottle
 from config.errors import DomainError
 
 from .api import customer_register
@@ -25,9 +27,35 @@ class RegisterForm(UserCreationForm):
     username = forms.RegexField(r"^[\w.@+-]+$", max_length=150, min_length=3, label=_("Username"))
 
 
+class _AuthScope:
+    throttle_scope = "auth"
+
+
+def _throttled(request, template: str, form):
+    """None when the request may go on; else a 429 page. The pages share the API's "auth" budget
+    (same cache key per client address), so they are no way around the token endpoint's throttle."""
+    throttle = AuthThrottle()
+    if throttle.allow_request(request, _AuthScope()):
+        return None
+    wait = int(throttle.wait() or 0) + 1
+    messages.error(request, _("Too many attempts. Try again in %(s)s seconds.") % {"s": wait})
+    response = render(request, template, {"form": form}, status=429)
+    response["Retry-After"] = str(wait)
+    return response
+
+
+class LoginView(auth_views.LoginView):
+    def post(self, request, *args, **kwargs):
+        refused = _throttled(request, self.template_name, self.get_form_class()())
+        return refused or super().post(request, *args, **kwargs)
+
+
 def register(request):
     if request.method == "POST":
         form = RegisterForm(request.POST)
+        refused = _throttled(request, "registration/register.html", RegisterForm())
+        if refused:
+            return refused
         if form.is_valid():
             user, _token = customer_register(
                 username=form.cleaned_data["username"], password=form.cleaned_data["password1"]
