@@ -57,11 +57,15 @@ def register(request):
         if refused:
             return refused
         if form.is_valid():
-            user, _token = customer_register(
-                username=form.cleaned_data["username"], password=form.cleaned_data["password1"]
-            )
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            return redirect("home")
+            try:
+                user, _token = customer_register(
+                    username=form.cleaned_data["username"], password=form.cleaned_data["password1"]
+                )
+            except DomainError as exc:  # the name was taken between the form's check and the insert
+                form.add_error("username", exc.message)
+            else:
+                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                return redirect("home")
     else:
         form = RegisterForm()
     return render(request, "registration/register.html", {"form": form})

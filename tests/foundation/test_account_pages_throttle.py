@@ -51,3 +51,20 @@ def test_pages_still_render_on_get_when_throttled(client, three_per_minute):
     for _ in range(4):
         client.post("/accounts/login/", {"username": "x", "password": "y"})
     assert client.get("/accounts/login/").status_code == 200
+
+
+def test_register_page_username_taken_between_check_and_save_is_a_form_error(client, monkeypatch):
+    """Two sign-ups racing for one name: the loser's check passed before the winner's row existed.
+    The database refuses the second row; the page shows a form error, not a 500."""
+    from wallet.views import RegisterForm
+
+    get_user_model().objects.create_user("racer", password="Parking-rocks-9")
+    # Both of the form's checks ran before the winner's row existed.
+    monkeypatch.setattr(RegisterForm, "clean_username", lambda self: self.cleaned_data["username"])
+    monkeypatch.setattr(RegisterForm, "validate_unique", lambda self: None)
+    res = client.post(
+        "/accounts/register/", {"username": "racer", "password1": "Parking-rocks-9", "password2": "Parking-rocks-9"}
+    )
+    assert res.status_code == 200
+    assert "This username is taken." in res.content.decode()
+    assert "_auth_user_id" not in client.session
