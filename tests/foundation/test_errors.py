@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -79,3 +81,19 @@ def test_form_body_with_too_many_fields_is_400_not_500(api):
     body = "&".join(f"f{i}=x" for i in range(1500))
     res = api.post("/api/v1/auth/register", data=body, content_type="application/x-www-form-urlencoded")
     _assert_error(res, 400, "validation_error")
+
+
+def test_request_refused_before_any_view_is_in_contract_shape_under_api(client):
+    # A Host outside ALLOWED_HOSTS is refused by Django itself (handler400), before DRF runs.
+    res = client.get("/api/v1/auth/me", HTTP_HOST="evil.example")
+    _assert_error(res, 400, "validation_error")
+    assert "text/html" in client.get("/", HTTP_HOST="evil.example")["Content-Type"]
+
+
+def test_permission_denied_outside_drf_is_in_contract_shape_under_api(rf):
+    from config import handlers
+
+    res = handlers.permission_denied(rf.get("/api/v1/anything"))
+    res.json = lambda: json.loads(res.content)
+    _assert_error(res, 403, "permission_denied")
+    assert handlers.permission_denied(rf.get("/somewhere")).status_code == 403
