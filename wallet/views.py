@@ -1,8 +1,10 @@
-"""Account pages (register; login and logout are Django's own views) and the wallet page."""
+"""Account pages (register; login is Django's view behind the auth throttle) and the wallet page."""
 
+import logging
 import uuid
 from decimal import Decimal
 
+import redis
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -17,6 +19,8 @@ from config.api import AuthThrottle
 from config.errors import DomainError
 
 from .api import customer_register
+
+log = logging.getLogger("parkmarket.accounts")
 
 
 class RegisterForm(UserCreationForm):
@@ -35,7 +39,11 @@ def _throttled(request, template: str, form):
     """None when the request may go on; else a 429 page. The pages share the API's "auth" budget
     (same cache key per client address), so they are no way around the token endpoint's throttle."""
     throttle = AuthThrottle()
-    if throttle.allow_request(request, _AuthScope()):
+    try:
+        if throttle.allow_request(request, _AuthScope()):
+            return None
+    except redis.RedisError as exc:  # counters unreachable: let people log in, say so in the log
+        log.warning("auth throttle unavailable, request let through: %r", exc)
         return None
     wait = int(throttle.wait() or 0) + 1
     messages.error(request, _("Too many attempts. Try again in %(s)s seconds.") % {"s": wait})

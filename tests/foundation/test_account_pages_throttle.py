@@ -68,3 +68,15 @@ def test_register_page_username_taken_between_check_and_save_is_a_form_error(cli
     assert res.status_code == 200
     assert "This username is taken." in res.content.decode()
     assert "_auth_user_id" not in client.session
+
+
+def test_login_page_works_while_the_cache_is_down(client, settings):
+    """The throttle's counters live in the cache; a Redis outage must not lock everybody out of
+    the pages (sessions are in the database): the throttle lets the request through and logs."""
+    get_user_model().objects.create_user("steady", password="Parking-rocks-9")
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+    res = client.post("/accounts/login/", {"username": "steady", "password": "Parking-rocks-9"})
+    assert res.status_code == 302
+    assert "_auth_user_id" in client.session
