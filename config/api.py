@@ -80,9 +80,8 @@ def exception_handler(exc: Exception, context: dict) -> Response:
                 if isinstance(exc, exceptions.ParseError)
                 else "The request is not valid."
             )
-            details = (
-                _flatten(exc.detail) if isinstance(exc.detail, dict) else {"non_field_errors": _flatten(exc.detail)}
-            )
+            detail = exc.detail if isinstance(exc.detail, dict | list) else [exc.detail]
+            details = _flatten(detail) if isinstance(detail, dict) else {"non_field_errors": _flatten(detail)}
         elif isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
             code, message, details = "not_authenticated", str(exc.detail), {}
         elif isinstance(exc, exceptions.PermissionDenied):

@@ -97,3 +97,11 @@ def test_permission_denied_outside_drf_is_in_contract_shape_under_api(rf):
     res.json = lambda: json.loads(res.content)
     _assert_error(res, 403, "permission_denied")
     assert handlers.permission_denied(rf.get("/somewhere")).status_code == 403
+
+
+@pytest.mark.parametrize("body", ["{not json", "[" * 100_000, '{"a": NaN}'], ids=["garbage", "deep", "nan"])
+def test_unparsable_body_details_are_lists_of_messages_like_every_validation_error(api, body):
+    res = api.post("/api/v1/auth/register", data=body, content_type="application/json")
+    _assert_error(res, 400, "validation_error")
+    messages = res.json()["error"]["details"]["non_field_errors"]
+    assert isinstance(messages, list) and all(isinstance(m, str) for m in messages)
