@@ -164,6 +164,27 @@ class AuthThrottle(ScopedRateThrottle):
     scope_attr = "throttle_scope"
 
 
+class _AuthScope:
+    throttle_scope = "auth"
+
+
+def auth_attempt_wait(request) -> int | None:
+    """For the login and register pages and the admin login: None when this client may try again,
+    else the seconds to wait. They share the API's "auth" budget (same cache key per client
+    address), so no page is a way around the token endpoint's throttle. When the counters are
+    unreachable (Redis down) the attempt is let through and logged, not everyone locked out."""
+    import redis
+
+    throttle = AuthThrottle()
+    try:
+        if throttle.allow_request(request, _AuthScope()):
+            return None
+    except redis.RedisError as exc:
+        log.warning("auth throttle unavailable, request let through: %r", exc)
+        return None
+    return int(throttle.wait() or 0) + 1
+
+
 class PurchaseThrottle(UserRateThrottle):
     scope = "purchase"
 

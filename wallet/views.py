@@ -1,10 +1,8 @@
 """Account pages (register; login is Django's view behind the auth throttle) and the wallet page."""
 
-import logging
 import uuid
 from decimal import Decimal
 
-import redis
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -15,12 +13,10 @@ from django.contrib.auth.forms import UserCreationForm
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 
-from config.api import AuthThrottle
+from config.api import auth_attempt_wait
 from config.errors import DomainError
 
 from .api import customer_register
-
-log = logging.getLogger("parkmarket.accounts")
 
 
 class RegisterForm(UserCreationForm):
@@ -31,21 +27,11 @@ class RegisterForm(UserCreationForm):
     username = forms.RegexField(r"^[\w.@+-]+$", max_length=150, min_length=3, label=_("Username"))
 
 
-class _AuthScope:
-    throttle_scope = "auth"
-
-
 def _throttled(request, template: str, form):
-    """None when the request may go on; else a 429 page. The pages share the API's "auth" budget
-    (same cache key per client address), so they are no way around the token endpoint's throttle."""
-    throttle = AuthThrottle()
-    try:
-        if throttle.allow_request(request, _AuthScope()):
-            return None
-    except redis.RedisError as exc:  # counters unreachable: let people log in, say so in the log
-        log.warning("auth throttle unavailable, request let through: %r", exc)
+    """None when the request may go on; else a 429 page (see config.api.auth_attempt_wait)."""
+    wait = auth_attempt_wait(request)
+    if wait is None:
         return None
-    wait = int(throttle.wait() or 0) + 1
     messages.error(request, _("Too many attempts. Try again in %(s)s seconds.") % {"s": wait})
     response = render(request, template, {"form": form}, status=429)
     response["Retry-After"] = str(wait)

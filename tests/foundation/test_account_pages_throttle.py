@@ -80,3 +80,14 @@ def test_login_page_works_while_the_cache_is_down(client, settings):
     res = client.post("/accounts/login/", {"username": "steady", "password": "Parking-rocks-9"})
     assert res.status_code == 302
     assert "_auth_user_id" in client.session
+
+
+def test_admin_login_guessing_is_throttled(client, three_per_minute):
+    get_user_model().objects.create_superuser("boss", password="Parking-rocks-9")
+    codes = [client.post("/admin/login/", {"username": "boss", "password": f"guess-{i}"}).status_code for i in range(4)]
+    assert codes == [200, 200, 200, 429]
+    res = client.post("/admin/login/", {"username": "boss", "password": "Parking-rocks-9"})
+    assert res.status_code == 429
+    assert "_auth_user_id" not in client.session
+    assert "Too many attempts" in res.content.decode()
+    assert client.get("/admin/login/").status_code == 200
