@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import IntegrityError, transaction
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, serializers, status
@@ -50,6 +51,13 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     """DRF exception handler: every error leaves in the contract's shape, never as a 500 page."""
     if isinstance(exc, RecursionError) and _raised_by_a_parser(exc):
         exc = exceptions.ParseError("The request body is nested too deeply.")
+    if isinstance(exc, SuspiciousOperation):
+        # Django refuses a body above DATA_UPLOAD_MAX_MEMORY_SIZE or a form with too many fields
+        # (or files) when the view reads it: bad input, answered as Django itself would, with a 400.
+        message = (
+            "The request body is too large." if isinstance(exc, RequestDataTooBig) else "The request is not acceptable."
+        )
+        exc = exceptions.ValidationError({"non_field_errors": [message]})
     if isinstance(exc, DomainError):
         set_rollback()
         return Response(exc.as_body(), status=exc.status)
@@ -72,9 +80,8 @@ def exception_handler(exc: Exception, context: dict) -> Response:
                 if isinstance(exc, exceptions.ParseError)
                 else "The request is not valid."
             )
-            details = (
-                _flatten(exc.detail) if isinstance(exc.detail, dict) else {"non_field_errors": _flatten(exc.detail)}
-            )
+            detail = exc.detail if isinstance(exc.detail, dict | list) else [exc.detail]
+            details = _flatten(detail) if isinstance(detail, dict) else {"non_field_errors": _flatten(detail)}
         elif isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
             code, message, details = "not_authenticated", str(exc.detail), {}
         elif isinstance(exc, exceptions.PermissionDenied):
@@ -155,6 +162,27 @@ class StrictMoneyField(serializers.Field):
 
 class AuthThrottle(ScopedRateThrottle):
     scope_attr = "throttle_scope"
+
+
+class _AuthScope:
+    throttle_scope = "auth"
+
+
+def auth_attempt_wait(request) -> int | None:
+    """For the login and register pages and the admin login: None when this client may try again,
+    else the seconds to wait. They share the API's "auth" budget (same cache key per client
+    address), so no page is a way around the token endpoint's throttle. When the counters are
+    unreachable (Redis down) the attempt is let through and logged, not everyone locked out."""
+    import redis
+
+    throttle = AuthThrottle()
+    try:
+        if throttle.allow_request(request, _AuthScope()):
+            return None
+    except redis.RedisError as exc:
+        log.warning("auth throttle unavailable, request let through: %r", exc)
+        return None
+    return int(throttle.wait() or 0) + 1
 
 
 class PurchaseThrottle(UserRateThrottle):

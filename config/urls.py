@@ -24,6 +24,7 @@ api_v1 = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("admin/login/", views.admin_login),  # before the admin's own urls: the throttled login
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -33,5 +34,7 @@ urlpatterns = [
     path("", include("parking.urls")),
 ]
 
+handler400 = "config.handlers.bad_request"
+handler403 = "config.handlers.permission_denied"
 handler404 = "config.handlers.not_found"
 handler500 = "config.handlers.server_error"

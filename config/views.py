@@ -43,6 +43,24 @@ def _check_broker() -> str:
     return "ok"
 
 
+def admin_login(request):
+    """The admin's login behind the same "auth" budget as the API and the pages."""
+    from django.contrib import admin, messages
+    from django.utils.translation import gettext as _
+
+    from .api import auth_attempt_wait
+
+    wait = auth_attempt_wait(request) if request.method == "POST" else None
+    if wait is None:
+        return admin.site.login(request)
+    messages.error(request, _("Too many attempts. Try again in %(s)s seconds.") % {"s": wait})
+    request.method = "GET"  # show the empty form; the credentials are not even checked
+    response = admin.site.login(request)
+    response.status_code = 429
+    response["Retry-After"] = str(wait)
+    return response
+
+
 @never_cache
 def healthz(request):
     checks: dict[str, str] = {}

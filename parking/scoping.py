@@ -135,11 +135,10 @@ def register_scope(label: str, path: str) -> None:
 def scope_related(qs: QuerySet, user) -> QuerySet:
     path = _RELATED_SCOPES.get(qs.model._meta.label_lower)
     if path is None:
-        if qs.model._meta.label_lower == "auth.user":
-            # Operators pick users only among their organization's customers' orders; they don't
-            # browse the user table, so offer nobody by default.
-            return qs.none()
-        return qs
+        # No declared way to the organization (users, vehicles, wallets, ...): an operator's
+        # dropdown offers nothing rather than every organization's rows. Declare one with
+        # register_scope() to offer a model's rows.
+        return qs.none()
     org = organization_of(user)
     if org is None:
         return qs.none()

@@ -34,6 +34,12 @@ def _check_services() -> None:
         conn.close()
     except psycopg.OperationalError as exc:
         pytest.exit(START_HINT.format(what="PostgreSQL", where=where) + f"\n({exc})", returncode=3)
+    if redis.Redis.from_url(settings.REDIS_URL).connection_pool.connection_kwargs.get("db", 0) == 0:
+        pytest.exit(
+            f"REDIS_URL={settings.REDIS_URL} names Redis database 0, where the product runs (README, real mode)."
+            "\nEvery test flushes its Redis database: point REDIS_URL at another one, e.g. redis://127.0.0.1:6379/9.",
+            returncode=3,
+        )
     try:
         client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=3)
         client.ping()

@@ -125,3 +125,35 @@ def test_cashier_reads_but_cannot_change(client, two_orgs):
 def test_customer_without_membership_gets_nothing(client, two_orgs):
     client.force_login(UserFactory(is_staff=True))
     assert client.get(reverse("admin:parking_lot_changelist")).status_code == 403
+
+
+def test_every_project_model_admin_uses_the_scoping_mixin():
+    from django.contrib import admin
+
+    from parking.scoping import OrganizationScopedAdmin
+
+    django_own = {"auth", "authtoken"}
+    unscoped = [
+        model._meta.label
+        for model, model_admin in admin.site._registry.items()
+        if model._meta.app_label not in django_own and not isinstance(model_admin, OrganizationScopedAdmin)
+    ]
+    assert unscoped == []
+
+
+@pytest.mark.parametrize("name", ["admin:auth_user_changelist", "admin:auth_group_changelist"])
+def test_django_own_admins_are_closed_to_operators(client, two_orgs, name):
+    client.force_login(two_orgs["op_a"].user)
+    assert client.get(reverse(name)).status_code == 403
+    assert client.get(reverse("admin:authtoken_tokenproxy_changelist")).status_code == 403
+
+
+def test_foreign_key_to_a_model_without_a_declared_scope_offers_an_operator_nothing(two_orgs):
+    """A dropdown over a model nobody declared a scope for (register_scope) would list every
+    organization's rows: it fails closed instead."""
+    from parking.models import Vehicle
+    from parking.scoping import scope_related
+    from tests.factories import UserFactory
+
+    Vehicle.objects.create(user=UserFactory(), plate="B-12345")
+    assert scope_related(Vehicle.objects.all(), two_orgs["op_a"].user).count() == 0

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -65,3 +67,41 @@ def test_redis_down_during_a_purchase_is_503_and_writes_nothing(settings):
     assert res["Retry-After"] == "5"
     voucher.refresh_from_db()
     assert voucher.stock == 5 and not Order.objects.exists()
+
+
+def test_oversized_json_body_is_400_not_500(api):
+    # Above DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) Django refuses to read the body.
+    body = '{"username": "' + "a" * 3_000_000 + '", "password": "Parking-rocks-9"}'
+    res = api.post("/api/v1/auth/register", data=body, content_type="application/json")
+    _assert_error(res, 400, "validation_error")
+
+
+def test_form_body_with_too_many_fields_is_400_not_500(api):
+    # Above DATA_UPLOAD_MAX_NUMBER_FIELDS (1000) Django refuses to parse the form.
+    body = "&".join(f"f{i}=x" for i in range(1500))
+    res = api.post("/api/v1/auth/register", data=body, content_type="application/x-www-form-urlencoded")
+    _assert_error(res, 400, "validation_error")
+
+
+def test_request_refused_before_any_view_is_in_contract_shape_under_api(client):
+    # A Host outside ALLOWED_HOSTS is refused by Django itself (handler400), before DRF runs.
+    res = client.get("/api/v1/auth/me", HTTP_HOST="evil.example")
+    _assert_error(res, 400, "validation_error")
+    assert "text/html" in client.get("/", HTTP_HOST="evil.example")["Content-Type"]
+
+
+def test_permission_denied_outside_drf_is_in_contract_shape_under_api(rf):
+    from config import handlers
+
+    res = handlers.permission_denied(rf.get("/api/v1/anything"))
+    res.json = lambda: json.loads(res.content)
+    _assert_error(res, 403, "permission_denied")
+    assert handlers.permission_denied(rf.get("/somewhere")).status_code == 403
+
+
+@pytest.mark.parametrize("body", ["{not json", "[" * 100_000, '{"a": NaN}'], ids=["garbage", "deep", "nan"])
+def test_unparsable_body_details_are_lists_of_messages_like_every_validation_error(api, body):
+    res = api.post("/api/v1/auth/register", data=body, content_type="application/json")
+    _assert_error(res, 400, "validation_error")
+    messages = res.json()["error"]["details"]["non_field_errors"]
+    assert isinstance(messages, list) and all(isinstance(m, str) for m in messages)

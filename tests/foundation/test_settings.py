@@ -54,3 +54,20 @@ def test_production_enables_no_sandbox_payment_provider_by_default():
     res = _manage("shell", "-c", probe, SECRET_KEY="x" * 60, ALLOWED_HOSTS="h", PAYMENT_WEBHOOK_SECRET="w" * 40)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_production_health_check_answers_plain_http_probes():
+    """Load balancers and orchestrators probe /healthz over plain HTTP, inside the proxy: it must
+    answer there, not redirect to https like every other page."""
+    probe = (
+        "from django.test import Client; c = Client(); "
+        "print(c.get('/healthz', HTTP_HOST='park.example.com').status_code, "
+        "c.get('/', HTTP_HOST='park.example.com').status_code)"
+    )
+    res = _manage(
+        "shell", "-c", probe, SECRET_KEY="x" * 60, ALLOWED_HOSTS="park.example.com", PAYMENT_WEBHOOK_SECRET="w" * 40
+    )
+    assert res.returncode == 0, res.stderr
+    health, home = res.stdout.strip().splitlines()[-1].split()
+    assert health in ("200", "503")
+    assert home == "301"
