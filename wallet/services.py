@@ -220,3 +220,11 @@ def topup_fail(*, provider_name: str, provider_txn_id: str, reason: str = "") ->
             topup.completed_at = timezone.now()
             topup.save(update_fields=["status", "failure_reason", "completed_at"])
     return topup
+
+
+def idempotency_records_purge(*, before) -> int:
+    """Delete stored Idempotency-Key answers created before `before`; returns how many."""
+    from .models import IdempotencyRecord
+
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=before).delete()
+    return deleted

@@ -16,6 +16,9 @@ if not ALLOWED_HOSTS:
 PAYMENT_WEBHOOK_SECRET = env("PAYMENT_WEBHOOK_SECRET")
 PAYMENT_PROVIDERS = env.list("PAYMENT_PROVIDERS", default=[])
 
+# Clients get JSON only; the browsable API stays a development convenience.
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]}  # noqa: F405
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 # Health probes come over plain HTTP from inside the proxy; a redirect would read as "down".

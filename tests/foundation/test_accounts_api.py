@@ -60,3 +60,17 @@ def test_auth_endpoints_are_throttled(api, monkeypatch):
     res = api.post("/api/v1/auth/token", {"username": "xyz", "password": "y"}, format="json")
     assert res.json()["error"]["code"] == "rate_limited"
     assert "Retry-After" in res.headers
+
+
+def test_usernames_differing_only_in_case_cannot_both_exist(api):
+    from django.db import IntegrityError, transaction
+
+    get_user_model().objects.create_user("Bob", password="x")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        get_user_model().objects.create_user("bob", password="x")
+    # A sign-up that lost the race to the database answers validation_error, not a 500.
+    from wallet import api as accounts_api
+
+    with pytest.raises(accounts_api.DomainError) as err:
+        accounts_api.customer_register(username="BOB", password="Parking-rocks-9")
+    assert err.value.code == "validation_error"

@@ -71,3 +71,10 @@ def test_production_health_check_answers_plain_http_probes():
     health, home = res.stdout.strip().splitlines()[-1].split()
     assert health in ("200", "503")
     assert home == "301"
+
+
+def test_production_answers_json_only():
+    probe = "from django.conf import settings; print(settings.REST_FRAMEWORK['DEFAULT_RENDERER_CLASSES'])"
+    res = _manage("shell", "-c", probe, SECRET_KEY="x" * 60, ALLOWED_HOSTS="h", PAYMENT_WEBHOOK_SECRET="w" * 40)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip().splitlines()[-1] == "['rest_framework.renderers.JSONRenderer']"

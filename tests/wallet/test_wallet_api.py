@@ -314,3 +314,19 @@ def test_wallet_updated_at_moves_with_the_balance():
     after = client.get("/api/v1/wallet").json()
     assert after["balance"] == 700
     assert after["updated_at"] > before
+
+
+def test_old_idempotency_answers_are_purged_and_recent_ones_kept():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from wallet.models import IdempotencyRecord
+    from wallet.tasks import purge_idempotency_records
+
+    user = customer()
+    old = IdempotencyRecord.objects.create(user=user, key="old", fingerprint="f", status_code=201)
+    IdempotencyRecord.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=8))
+    IdempotencyRecord.objects.create(user=user, key="new", fingerprint="f", status_code=201)
+    assert purge_idempotency_records() == 1
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
