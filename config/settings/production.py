@@ -6,6 +6,10 @@ from .base import env
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")  # no default: ImproperlyConfigured when missing
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+if not DATABASE_URL:  # noqa: F405
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("Set DATABASE_URL: production runs on PostgreSQL, not the embedded SQLite.")
 if not ALLOWED_HOSTS:
     from django.core.exceptions import ImproperlyConfigured
 

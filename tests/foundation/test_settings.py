@@ -78,3 +78,18 @@ def test_production_answers_json_only():
     res = _manage("shell", "-c", probe, SECRET_KEY="x" * 60, ALLOWED_HOSTS="h", PAYMENT_WEBHOOK_SECRET="w" * 40)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip().splitlines()[-1] == "['rest_framework.renderers.JSONRenderer']"
+
+
+def test_production_refuses_to_start_without_a_database_url():
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        SECRET_KEY="x" * 60,
+        ALLOWED_HOSTS="h",
+        PAYMENT_WEBHOOK_SECRET="w" * 40,
+    )
+    res = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert res.returncode != 0
+    assert "DATABASE_URL" in res.stderr
