@@ -25,8 +25,18 @@ class OrganizationAdmin(OrganizationScopedAdmin):
     def has_add_permission(self, request, *args):
         return request.user.is_superuser
 
+    def has_change_permission(self, request, obj=None):
+        return _is_owner_or_superuser(request)
+
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
+
+
+def _is_owner_or_superuser(request) -> bool:
+    if request.user.is_superuser:
+        return True
+    op = operator_of(request.user)
+    return bool(request.user.is_staff and op and op.role == Operator.Role.OWNER)
 
 
 @admin.register(Operator)
@@ -37,8 +47,14 @@ class OperatorAdmin(OrganizationScopedAdmin):
     raw_id_fields = ("user",)
 
     def get_readonly_fields(self, request, obj=None):
-        # An operator may change roles inside the organization, never who the user is.
-        return ("user",) if obj is not None and not request.user.is_superuser else ()
+        # Owners set the roles of their organization's operators, never who the user is, and never
+        # their own role (an organization cannot be left without an owner by a slip).
+        if obj is None or request.user.is_superuser:
+            return ()
+        return ("user", "role") if obj.user_id == request.user.pk else ("user",)
+
+    def has_change_permission(self, request, obj=None):
+        return _is_owner_or_superuser(request)
 
     def has_add_permission(self, request, *args):
         return request.user.is_superuser  # new operators: `manage.py create_operator`

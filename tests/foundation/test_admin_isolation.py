@@ -157,3 +157,45 @@ def test_foreign_key_to_a_model_without_a_declared_scope_offers_an_operator_noth
 
     Vehicle.objects.create(user=UserFactory(), plate="B-12345")
     assert scope_related(Vehicle.objects.all(), two_orgs["op_a"].user).count() == 0
+
+
+def test_only_an_owner_sets_roles_and_never_their_own(client, two_orgs):
+    org = two_orgs["a"]
+    owner = two_orgs["op_a"]
+    manager = OperatorFactory(organization=org, role=Operator.Role.MANAGER, user__username="mgr")
+    url = reverse("admin:parking_operator_change", args=[manager.pk])
+
+    client.force_login(manager.user)
+    client.post(reverse("admin:parking_operator_change", args=[manager.pk]), {"role": "owner"})
+    manager.refresh_from_db()
+    assert manager.role == Operator.Role.MANAGER  # a manager cannot promote anyone, himself included
+
+    client.force_login(owner.user)
+    res = client.post(url, {"role": "cashier"})
+    assert res.status_code == 302
+    manager.refresh_from_db()
+    assert manager.role == Operator.Role.CASHIER
+    client.post(reverse("admin:parking_operator_change", args=[owner.pk]), {"role": "cashier"})
+    owner.refresh_from_db()
+    assert owner.role == Operator.Role.OWNER
+    # another organization's operator stays out of reach
+    client.post(reverse("admin:parking_operator_change", args=[two_orgs["op_b"].pk]), {"role": "cashier"})
+    two_orgs["op_b"].refresh_from_db()
+    assert two_orgs["op_b"].role == Operator.Role.OWNER
+
+
+def test_an_owner_renames_their_organization_and_nobody_else_can(client, two_orgs):
+    org = two_orgs["a"]
+    manager = OperatorFactory(organization=org, role=Operator.Role.MANAGER, user__username="mgr2")
+    url = reverse("admin:parking_organization_change", args=[org.pk])
+    client.force_login(manager.user)
+    client.post(url, {"name": "Renamed by manager"})
+    org.refresh_from_db()
+    assert org.name == "Alpha Parking"
+    client.force_login(two_orgs["op_a"].user)
+    assert client.post(url, {"name": "Alpha Parking Ltd"}).status_code == 302
+    org.refresh_from_db()
+    assert org.name == "Alpha Parking Ltd"
+    client.post(reverse("admin:parking_organization_change", args=[two_orgs["b"].pk]), {"name": "Hijacked"})
+    two_orgs["b"].refresh_from_db()
+    assert two_orgs["b"].name == "Beta Parking"
