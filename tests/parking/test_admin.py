@@ -98,25 +98,7 @@ def test_capacity_cannot_drop_below_the_cars_parked(admin_web, lot):
 def test_operator_adds_a_lot_with_a_tariff_in_the_admin(admin_web, operator):
     from parking.models import Lot
 
-    res = admin_web.post(
-        "/admin/parking/lot/add/",
-        {
-            "name": "Admin-made",
-            "capacity": 30,
-            "grace_minutes": 10,
-            "tariffs-TOTAL_FORMS": "1",
-            "tariffs-INITIAL_FORMS": "0",
-            "tariffs-MIN_NUM_FORMS": "0",
-            "tariffs-MAX_NUM_FORMS": "1000",
-            "tariffs-0-vehicle_type": "small",
-            "tariffs-0-free_minutes": "15",
-            "tariffs-0-first_minutes": "60",
-            "tariffs-0-first_price": "600",
-            "tariffs-0-unit_minutes": "30",
-            "tariffs-0-unit_price": "200",
-            "tariffs-0-cap_per_24h": "3000",
-        },
-    )
+    res = admin_web.post("/admin/parking/lot/add/", _tariff_form(first_price=600))
     assert res.status_code == 302, res.content.decode()[:2000]
     lot = Lot.objects.get(name="Admin-made")
     assert lot.organization == operator.organization and lot.tariffs.get().first_price == 600
