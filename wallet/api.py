@@ -5,7 +5,6 @@ import json
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
@@ -20,7 +19,7 @@ from config.errors import DomainError
 
 from .models import LedgerEntry, TopUp, Wallet
 from .payments import PROVIDERS, SIGNATURE_HEADER, enabled_providers, signature_valid
-from .services import topup_confirm, topup_fail, topup_start, wallet_get_or_create
+from .services import customer_register, topup_confirm, topup_fail, topup_start, wallet_get_or_create
 
 User = get_user_model()
 
@@ -40,20 +39,6 @@ class RegisterSerializer(CredentialsSerializer):
         if User.objects.filter(username__iexact=attrs["username"]).exists():
             raise serializers.ValidationError({"username": ["This username is taken."]})
         return attrs
-
-
-def customer_register(*, username: str, password: str) -> tuple:
-    """Create a customer with a wallet and an API token, atomically."""
-    try:
-        with transaction.atomic():
-            user = User.objects.create_user(username=username, password=password)
-            wallet_get_or_create(user=user)
-            token = Token.objects.create(user=user)
-    except IntegrityError as exc:
-        raise DomainError(
-            "validation_error", "This username is taken.", details={"username": ["This username is taken."]}
-        ) from exc
-    return user, token
 
 
 class RegisterView(APIView):

@@ -228,3 +228,21 @@ def idempotency_records_purge(*, before) -> int:
 
     deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=before).delete()
     return deleted
+
+
+def customer_register(*, username: str, password: str) -> tuple:
+    """Create a customer with a wallet and an API token, atomically."""
+    from django.contrib.auth import get_user_model
+    from rest_framework.authtoken.models import Token
+
+    User = get_user_model()
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(username=username, password=password)
+            wallet_get_or_create(user=user)
+            token = Token.objects.create(user=user)
+    except IntegrityError as exc:
+        raise DomainError(
+            "validation_error", "This username is taken.", details={"username": ["This username is taken."]}
+        ) from exc
+    return user, token

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from config.api import auth_attempt_wait
 from config.errors import DomainError
 
-from .api import customer_register
+from .services import customer_register
 
 
 class RegisterForm(UserCreationForm):

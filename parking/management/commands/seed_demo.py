@@ -32,8 +32,7 @@ class Command(BaseCommand):
     def _seed(self):
         from coupons.models import Voucher
         from coupons.services import voucher_create
-        from wallet.api import customer_register
-        from wallet.services import wallet_credit
+        from wallet.services import customer_register, wallet_credit
 
         if not User.objects.filter(username=ADMIN[0]).exists():
             User.objects.create_superuser(ADMIN[0], "admin@example.com", ADMIN[1])
