@@ -21,7 +21,7 @@ app.conf.beat_schedule = {
     # Low-stock thresholds crossed without an alert (the purchase path also triggers it at once).
     "coupons-low-stock-scan": {"task": "coupons.tasks.scan_low_stock", "schedule": crontab(minute="*/5")},
     # Stored Idempotency-Key answers older than a week.
-    "wallet-purge-idempotency": {"task": "wallet.tasks.purge_idempotency_records", "schedule": crontab(minute=17)},
+    "accounts-purge-idempotency": {"task": "accounts.tasks.purge_idempotency_records", "schedule": crontab(minute=17)},
 }
 
 

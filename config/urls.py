@@ -12,6 +12,7 @@ admin.site.index_title = "Your organization"
 api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("", include("accounts.api")),
     path("", include("wallet.api")),
     path("", include("coupons.api")),
     path("", include("seckill.api")),
@@ -22,12 +23,12 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/login/", views.admin_login),  # before the admin's own urls: the throttled login
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("accounts.urls")),
     path("", include("wallet.urls")),
     path("", include("coupons.urls")),
     path("", include("orders.urls")),

@@ -1,20 +1,13 @@
-"""Project-level pages and the health check."""
+"""The health check and the throttled admin login (the home page is coupons')."""
 
 import logging
 
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 log = logging.getLogger("parkmarket.health")
-
-
-def home(request):
-    from coupons.selectors import vouchers_on_sale
-
-    return render(request, "home.html", {"vouchers": vouchers_on_sale()[:12]})
 
 
 def _check_database() -> str:

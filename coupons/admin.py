@@ -1,8 +1,8 @@
 from django.contrib import admin, messages
 from django.utils import timezone
 
+from accounts.scoping import OrganizationScopedAdmin, organization_of
 from config.errors import DomainError
-from parking.scoping import OrganizationScopedAdmin, organization_of
 
 from . import services
 from .models import Alert, Voucher

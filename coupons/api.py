@@ -9,6 +9,7 @@ from rest_framework.fields import DateTimeField
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.scoping import operator_required
 from config.errors import DomainError
 from parking.models import Lot
 from parking.selectors import is_id
@@ -108,7 +109,7 @@ class RestockSerializer(serializers.Serializer):
 
 
 def _writer(request):
-    op = selectors.operator_organization(request.user)
+    op = operator_required(request.user)
     if not op.can_write:
         raise DomainError("permission_denied", "Your role can read but not change vouchers.", status=403)
     return op

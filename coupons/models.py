@@ -2,7 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from parking.models import Lot, Organization
+from accounts.models import Organization
+from parking.models import Lot
 
 
 class Voucher(models.Model):

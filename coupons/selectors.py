@@ -7,8 +7,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from config.errors import DomainError
-from parking.scoping import operator_of
+from accounts.scoping import operator_required
 
 from .models import Voucher
 
@@ -37,16 +36,8 @@ def voucher_on_sale(voucher_id: int) -> Voucher:
     return voucher
 
 
-def operator_organization(user):
-    """The organization `user` operates, or a 403 for anyone else."""
-    op = operator_of(user)
-    if op is None:
-        raise DomainError("permission_denied", "Operators only.", status=403)
-    return op
-
-
 def vouchers_for_operator(user) -> QuerySet[Voucher]:
-    op = operator_organization(user)
+    op = operator_required(user)
     return Voucher.objects.filter(organization_id=op.organization_id).select_related("lot").order_by("-id")
 
 

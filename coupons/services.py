@@ -12,8 +12,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from accounts.models import Operator, Organization
 from config.errors import DomainError
-from parking.models import Operator, Organization
 
 from .models import Alert, Voucher
 

@@ -8,7 +8,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
-from parking.models import Lot, Organization
+from accounts.models import Organization
+from parking.models import Lot
 from parking.selectors import is_id
 
 from . import selectors
@@ -20,6 +21,10 @@ def _orders_url() -> str:
         return reverse("my-orders")
     except NoReverseMatch:  # the orders pages are another app's; the path is the contract
         return "/orders/"
+
+
+def home(request):
+    return render(request, "home.html", {"vouchers": selectors.vouchers_on_sale()[:12]})
 
 
 def voucher_list(request):

@@ -3,13 +3,14 @@ from django.contrib import admin, messages
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
+from accounts.scoping import OrganizationScopedAdmin, ReadOnlyScopedAdmin, operator_of, register_scope
 from config.api import MAX_MONEY
 from config.errors import DomainError
-from parking.scoping import OrganizationScopedAdmin, ReadOnlyScopedAdmin, operator_of, register_scope
 
 from .models import CompensationRun, Order, OrderEvent, PurchaseLimitRule
 from .services import voucher_compensate
 
+register_scope("orders.order", "organization")
 register_scope("orders.purchaselimitrule", "organization")
 register_scope("orders.compensationrun", "organization")
 

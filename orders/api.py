@@ -9,7 +9,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import MoneyThrottle, PurchaseThrottle, idempotent
+from accounts.idempotency import idempotent
+from config.api import MoneyThrottle, PurchaseThrottle
 from config.errors import DomainError
 from seckill.selectors import pending_order
 

@@ -2,8 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from accounts.models import Organization
 from coupons.models import Voucher
-from parking.models import Organization
 
 from .ids import new_order_id
 

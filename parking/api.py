@@ -12,13 +12,14 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import MoneyThrottle, idempotent
+from accounts.idempotency import idempotent
+from accounts.scoping import operator_of
+from config.api import MoneyThrottle
 from config.errors import DomainError
 
 from . import selectors, services
 from .models import Lot, ParkingPayment, ParkingSession, Tariff, Vehicle
 from .plates import is_valid_plate, normalize_plate
-from .scoping import operator_of
 from .tariffs import fee_for_stay, parse_rule
 
 VEHICLE_TYPES = Tariff.VehicleType.values

@@ -11,7 +11,9 @@ class ParkingConfig(AppConfig):
         from . import tasks
 
         wallet_credited.connect(tasks.on_wallet_credited, dispatch_uid="parking-settle-debts-on-credit")
-        from .scoping import register_scope
+        from accounts.scoping import register_scope
 
+        register_scope("parking.lot", "organization")
+        register_scope("parking.tariff", "lot__organization")
         register_scope("parking.parkingsession", "lot__organization")
         register_scope("parking.parkingpayment", "session__lot__organization")

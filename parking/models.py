@@ -2,42 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-
-class Organization(models.Model):
-    """A company that runs one or more parking lots and sells their coupons."""
-
-    name = models.CharField(max_length=120, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class Operator(models.Model):
-    """Membership of a user in one organization, with a role."""
-
-    class Role(models.TextChoices):
-        OWNER = "owner", "Owner"
-        MANAGER = "manager", "Manager"
-        CASHIER = "cashier", "Cashier"
-
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="operator")
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="operators")
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MANAGER)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["organization", "user__username"]
-
-    def __str__(self) -> str:
-        return f"{self.user} ({self.role} of {self.organization})"
-
-    @property
-    def can_write(self) -> bool:
-        return self.role in (self.Role.OWNER, self.Role.MANAGER)
+from accounts.models import Organization
 
 
 class Lot(models.Model):

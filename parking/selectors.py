@@ -10,10 +10,10 @@ from datetime import datetime, timedelta
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
+from accounts.scoping import organization_of
 from config.errors import NotFound
 
 from .models import Lot, ParkingPayment, ParkingSession, Tariff, Vehicle
-from .scoping import organization_of
 from .tariffs import TariffRule, fee_for_stay, parse_rule
 
 # --- access helpers -----------------------------------------------------------------------------

@@ -20,15 +20,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.password_validation import validate_password
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
+from accounts.models import Organization
 from config.errors import DomainError, NotFound
 
-from .models import Lot, Operator, Organization, ParkingPayment, ParkingSession, Tariff, Vehicle
+from .models import Lot, ParkingPayment, ParkingSession, Tariff, Vehicle
 from .plates import is_new_energy_plate, is_valid_plate, normalize_plate
 from .selectors import Snapshot, session_rule, snapshot, tariff_for
 from .tariffs import TariffRule, fee_for_stay, percent_off
@@ -40,21 +39,6 @@ log = logging.getLogger("parkmarket.parking")
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 # Gate events older than this are refused too (a replayed or mistyped event).
 MAX_EVENT_AGE = timedelta(days=366)
-
-
-def operator_create(
-    *, organization_name: str, username: str, password: str, role: str = Operator.Role.OWNER
-) -> Operator:
-    """Create the organization if new and an operator user who administers it (admin + API)."""
-    if role not in Operator.Role.values:
-        raise ValueError(f"role must be one of {', '.join(Operator.Role.values)}")
-    validate_password(password, user=User(username=username))
-    with transaction.atomic():
-        org, _ = Organization.objects.get_or_create(name=organization_name.strip())
-        user = User.objects.create_user(username=username, password=password, is_staff=True)
-        operator = Operator.objects.create(user=user, organization=org, role=role)
-        Token.objects.get_or_create(user=user)
-    return operator
 
 
 # --- lots and tariffs ---------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import idempotent
+from accounts.idempotency import idempotent
 from orders.serializers import OrderSerializer
 
 from .auth import CachedTokenAuthentication

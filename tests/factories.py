@@ -6,9 +6,10 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from accounts.models import Operator, Organization
 from coupons.models import Voucher
 from orders.models import Order
-from parking.models import Lot, Operator, Organization, Tariff
+from parking.models import Lot, Tariff
 from wallet.models import Wallet
 
 

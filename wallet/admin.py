@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from parking.scoping import ReadOnlyScopedAdmin
+from accounts.scoping import ReadOnlyScopedAdmin
 
 from .models import LedgerEntry, TopUp, Wallet
 

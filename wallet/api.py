@@ -1,122 +1,23 @@
-"""Accounts API (register, token) and, below, the wallet endpoints."""
+"""Wallet API: balance, ledger entries, top-ups and the payment provider's webhook."""
 
 import json
 
-from django.contrib.auth import authenticate, get_user_model
-from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import AuthThrottle, MoneyThrottle, StrictMoneyField, idempotent
+from accounts.idempotency import idempotent
+from config.api import MoneyThrottle, StrictMoneyField
 from config.errors import DomainError
 
 from .models import LedgerEntry, TopUp, Wallet
 from .payments import PROVIDERS, SIGNATURE_HEADER, enabled_providers, signature_valid
-from .services import customer_register, topup_confirm, topup_fail, topup_start, wallet_get_or_create
-
-User = get_user_model()
-
-
-class CredentialsSerializer(serializers.Serializer):
-    username = serializers.RegexField(r"^[\w.@+-]+$", max_length=150, min_length=3)
-    password = serializers.CharField(max_length=128, trim_whitespace=False)
-
-
-class RegisterSerializer(CredentialsSerializer):
-    def validate(self, attrs):
-        candidate = User(username=attrs["username"])
-        try:
-            validate_password(attrs["password"], user=candidate)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError({"password": list(exc.messages)}) from exc
-        if User.objects.filter(username__iexact=attrs["username"]).exists():
-            raise serializers.ValidationError({"username": ["This username is taken."]})
-        return attrs
-
-
-class RegisterView(APIView):
-    permission_classes = [AllowAny]
-    authentication_classes = []
-    throttle_classes = [AuthThrottle]
-    throttle_scope = "auth"
-
-    @extend_schema(
-        request=CredentialsSerializer,
-        responses={
-            201: inline_serializer(
-                "Registered",
-                {
-                    "id": serializers.IntegerField(),
-                    "username": serializers.CharField(),
-                    "token": serializers.CharField(),
-                },
-            )
-        },
-    )
-    def post(self, request):
-        ser = RegisterSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
-        user, token = customer_register(**ser.validated_data)
-        return Response({"id": user.id, "username": user.username, "token": token.key}, status=status.HTTP_201_CREATED)
-
-
-class TokenView(APIView):
-    permission_classes = [AllowAny]
-    authentication_classes = []
-    throttle_classes = [AuthThrottle]
-    throttle_scope = "auth"
-
-    @extend_schema(
-        request=CredentialsSerializer,
-        responses={200: inline_serializer("TokenAnswer", {"token": serializers.CharField()})},
-    )
-    def post(self, request):
-        ser = CredentialsSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
-        user = authenticate(request, **ser.validated_data)
-        if user is None or not user.is_active:
-            raise DomainError("not_authenticated", "Wrong username or password.", status=401)
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
-
-
-class MeView(APIView):
-    """Who the token belongs to. Also the benchmark's ceiling: an authenticated request that does
-    nothing else."""
-
-    @extend_schema(
-        responses={
-            200: inline_serializer(
-                "Me",
-                {
-                    "id": serializers.IntegerField(),
-                    "username": serializers.CharField(),
-                    "organization": serializers.IntegerField(allow_null=True),
-                    "role": serializers.CharField(allow_null=True),
-                },
-            )
-        }
-    )
-    def get(self, request):
-        from parking.scoping import operator_of
-
-        op = operator_of(request.user)
-        return Response(
-            {
-                "id": request.user.id,
-                "username": request.user.username,
-                "organization": op.organization_id if op else None,
-                "role": op.role if op else None,
-            }
-        )
-
+from .selectors import ledger_entries_of, wallet_balance, wallet_of
+from .services import topup_confirm, topup_fail, topup_start
 
 # --- Wallet -------------------------------------------------------------------------------------
 
@@ -127,6 +28,8 @@ class MoneyField(StrictMoneyField):
 
 
 class WalletSerializer(serializers.ModelSerializer):
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True, help_text="Null before the first movement.")
+
     class Meta:
         model = Wallet
         fields = ["balance", "updated_at"]
@@ -169,7 +72,7 @@ class WebhookSerializer(serializers.Serializer):
 class WalletView(APIView):
     @extend_schema(responses={200: WalletSerializer})
     def get(self, request):
-        return Response(WalletSerializer(wallet_get_or_create(user=request.user)).data)
+        return Response(WalletSerializer(wallet_of(user=request.user)).data)
 
 
 class TopUpView(APIView):
@@ -188,7 +91,7 @@ class TopUpView(APIView):
         topup = topup_start(
             user=request.user, amount=ser.validated_data["amount"], provider_name=ser.validated_data["provider"]
         )
-        balance = Wallet.objects.filter(user=request.user).values_list("balance", flat=True).first() or 0
+        balance = wallet_balance(user_id=request.user.pk)
         return Response({"balance": balance, "topup": TopUpSerializer(topup).data}, status=status.HTTP_201_CREATED)
 
 
@@ -197,9 +100,7 @@ class LedgerEntriesView(APIView):
     def get(self, request):
         q = EntriesQuerySerializer(data=request.query_params)
         q.is_valid(raise_exception=True)
-        entries = LedgerEntry.objects.filter(wallet__user=request.user).order_by("-created_at", "-id")
-        if "before" in q.validated_data:
-            entries = entries.filter(id__lt=q.validated_data["before"])
+        entries = ledger_entries_of(user=request.user, before_id=q.validated_data.get("before"))
         return Response(LedgerEntrySerializer(entries[: q.validated_data["limit"]], many=True).data)
 
 
@@ -236,7 +137,4 @@ urlpatterns = [
     path("wallet/topups", TopUpView.as_view(), name="api-wallet-topups"),
     path("wallet/entries", LedgerEntriesView.as_view(), name="api-wallet-entries"),
     path("wallet/webhooks/<slug:provider>", PaymentWebhookView.as_view(), name="api-wallet-webhook"),
-    path("auth/me", MeView.as_view(), name="api-me"),
-    path("auth/register", RegisterView.as_view(), name="api-register"),
-    path("auth/token", TokenView.as_view(), name="api-token"),
 ]

@@ -222,27 +222,31 @@ def topup_fail(*, provider_name: str, provider_txn_id: str, reason: str = "") ->
     return topup
 
 
-def idempotency_records_purge(*, before) -> int:
-    """Delete stored Idempotency-Key answers created before `before`; returns how many."""
-    from .models import IdempotencyRecord
+def wallets_open_bulk(*, users: list, balance: int = 0) -> list[Wallet]:
+    """Wallets for many new customers at once (load tests, demos), each funded with `balance` through
+    an opening ledger entry. Must run inside the caller's transaction, right after the users."""
+    if balance < 0:
+        raise DomainError("validation_error", "An opening balance cannot be negative.", status=400)
+    wallets = Wallet.objects.bulk_create([Wallet(user=u, balance=balance) for u in users], batch_size=1000)
+    if balance:
+        LedgerEntry.objects.bulk_create(
+            [
+                LedgerEntry(
+                    wallet=w,
+                    kind=LedgerEntry.Kind.TOPUP,
+                    amount=balance,
+                    balance_before=0,
+                    balance_after=balance,
+                    memo="Opening balance",
+                    idempotency_key="opening-balance",
+                )
+                for w in wallets
+            ],
+            batch_size=1000,
+        )
+    return wallets
 
-    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=before).delete()
-    return deleted
 
-
-def customer_register(*, username: str, password: str) -> tuple:
-    """Create a customer with a wallet and an API token, atomically."""
-    from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
-
-    User = get_user_model()
-    try:
-        with transaction.atomic():
-            user = User.objects.create_user(username=username, password=password)
-            wallet_get_or_create(user=user)
-            token = Token.objects.create(user=user)
-    except IntegrityError as exc:
-        raise DomainError(
-            "validation_error", "This username is taken.", details={"username": ["This username is taken."]}
-        ) from exc
-    return user, token
+def on_customer_registered(sender, *, user, **kwargs) -> None:
+    """accounts' `customer_registered`: the new customer's wallet, in the registration's transaction."""
+    wallet_get_or_create(user=user)

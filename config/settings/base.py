@@ -32,11 +32,12 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
-    "parking",
+    "accounts",
     "wallet",
     "coupons",
     "orders",
     "seckill",
+    "parking",
 ]
 
 MIDDLEWARE = [

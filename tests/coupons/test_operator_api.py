@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from accounts.models import Operator
 from coupons.models import Voucher
-from parking.models import Operator
 from seckill import gate
 from tests.conftest import auth_client
 from tests.factories import LotFactory, OperatorFactory, SeckillVoucherFactory, UserFactory, VoucherFactory

@@ -1,9 +1,9 @@
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 
+from accounts.models import Operator
 from orders.models import CompensationRun, Order, PurchaseLimitRule
 from orders.services import order_pay
-from parking.models import Operator
 from tests.factories import OperatorFactory, UserFactory, VoucherFactory
 from wallet.models import LedgerEntry
 

@@ -132,8 +132,8 @@ def _claim(user, url: str, body: dict, key: str, age_seconds: int):
 
     from django.utils import timezone
 
-    from config.api import _fingerprint
-    from wallet.models import IdempotencyRecord
+    from accounts.models import IdempotencyRecord
+    from accounts.idempotency import _fingerprint
 
     fp = _fingerprint(SimpleNamespace(method="POST", path=url, data=body))
     record = IdempotencyRecord.objects.create(user=user, key=key, fingerprint=fp)
@@ -141,7 +141,7 @@ def _claim(user, url: str, body: dict, key: str, age_seconds: int):
 
 
 def test_a_key_left_in_flight_by_a_dead_request_is_taken_over_after_a_while(setup):
-    from config.api import IDEMPOTENCY_STALE_SECONDS
+    from accounts.idempotency import IDEMPOTENCY_STALE_SECONDS
 
     v, u, order = setup
     url = f"/api/v1/orders/{order.pk}/pay"
@@ -166,7 +166,7 @@ def test_a_claim_that_vanishes_under_a_retry_is_409_not_a_500(setup, monkeypatch
     """The first request failed and let its claim go just as a retry found it taken."""
     from django.db import IntegrityError
 
-    from wallet.models import IdempotencyRecord
+    from accounts.models import IdempotencyRecord
 
     v, u, order = setup
 

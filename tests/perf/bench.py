@@ -127,8 +127,8 @@ def make_vouchers() -> dict[str, int]:
 
     from django.utils import timezone
 
+    from accounts.services import operator_create
     from coupons.services import voucher_create
-    from parking.services import operator_create
 
     op = operator_create(organization_name="Bench Parking", username="bench-op", password="Bench-op-pass-2024")
     now = timezone.now()

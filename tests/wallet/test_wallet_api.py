@@ -4,7 +4,7 @@ import pytest
 
 from tests.conftest import auth_client
 from tests.orders.helpers import assert_ledger_matches_balances, balance, customer
-from wallet.models import LedgerEntry, TopUp
+from wallet.models import LedgerEntry, TopUp, Wallet
 from wallet.payments import SIGNATURE_HEADER, sign_webhook
 
 pytestmark = pytest.mark.django_db
@@ -309,11 +309,29 @@ def test_a_provider_this_deployment_does_not_enable_is_refused(api, settings):
 def test_wallet_updated_at_moves_with_the_balance():
     user = customer(balance=0)
     client = auth_client(user)
+    client.post("/api/v1/wallet/topups", {"amount": 300}, format="json")
     before = client.get("/api/v1/wallet").json()["updated_at"]
     client.post("/api/v1/wallet/topups", {"amount": 700}, format="json")
     after = client.get("/api/v1/wallet").json()
-    assert after["balance"] == 700
+    assert after["balance"] == 1000
     assert after["updated_at"] > before
+
+
+def test_reading_a_wallet_never_creates_it():
+    """A GET is a read: a customer without a wallet reads an empty one, and no row appears."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_user(username="no-wallet-yet", password="x")
+    client = auth_client(user)
+    assert client.get("/api/v1/wallet").json() == {"balance": 0, "updated_at": None}
+    assert client.get("/wallet/").status_code in (200, 302)
+    assert not Wallet.objects.filter(user=user).exists()
+
+
+def test_registration_opens_the_wallet_in_the_same_transaction(api):
+    res = api.post("/api/v1/auth/register", {"username": "fresh-driver", "password": "Parking-rocks-9"}, format="json")
+    assert res.status_code == 201
+    assert Wallet.objects.filter(user_id=res.json()["id"], balance=0).exists()
 
 
 def test_old_idempotency_answers_are_purged_and_recent_ones_kept():
@@ -321,8 +339,8 @@ def test_old_idempotency_answers_are_purged_and_recent_ones_kept():
 
     from django.utils import timezone
 
-    from wallet.models import IdempotencyRecord
-    from wallet.tasks import purge_idempotency_records
+    from accounts.models import IdempotencyRecord
+    from accounts.tasks import purge_idempotency_records
 
     user = customer()
     old = IdempotencyRecord.objects.create(user=user, key="old", fingerprint="f", status_code=201)

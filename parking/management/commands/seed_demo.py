@@ -7,8 +7,9 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from parking.models import Lot, Organization, Tariff
-from parking.services import operator_create
+from accounts.models import Organization
+from accounts.services import operator_create
+from parking.models import Lot, Tariff
 
 DEMO_ORG = "Demo Parking Co."
 OPERATOR = ("operator", "operator-pass-2024")
@@ -30,9 +31,10 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo data loaded."))
 
     def _seed(self):
+        from accounts.services import customer_register
         from coupons.models import Voucher
         from coupons.services import voucher_create
-        from wallet.services import customer_register, wallet_credit
+        from wallet.services import wallet_credit
 
         if not User.objects.filter(username=ADMIN[0]).exists():
             User.objects.create_superuser(ADMIN[0], "admin@example.com", ADMIN[1])

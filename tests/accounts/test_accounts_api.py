@@ -69,7 +69,7 @@ def test_usernames_differing_only_in_case_cannot_both_exist(api):
     with pytest.raises(IntegrityError), transaction.atomic():
         get_user_model().objects.create_user("bob", password="x")
     # A sign-up that lost the race to the database answers validation_error, not a 500.
-    from wallet import api as accounts_api
+    from accounts import api as accounts_api
 
     with pytest.raises(accounts_api.DomainError) as err:
         accounts_api.customer_register(username="BOB", password="Parking-rocks-9")

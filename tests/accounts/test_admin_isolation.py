@@ -3,8 +3,9 @@
 import pytest
 from django.urls import reverse
 
+from accounts.models import Operator
 from coupons.models import Voucher
-from parking.models import Lot, Operator
+from parking.models import Lot
 from tests.factories import LotFactory, OperatorFactory, OrganizationFactory, UserFactory, VoucherFactory
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +30,7 @@ def test_changelist_shows_only_own_organization(client, two_orgs):
     assert "Beta Lot" not in res.content.decode()
     res = client.get(reverse("admin:coupons_voucher_changelist"))
     assert "Beta voucher" not in res.content.decode()
-    res = client.get(reverse("admin:parking_organization_changelist"))
+    res = client.get(reverse("admin:accounts_organization_changelist"))
     assert "Alpha Parking" in res.content.decode() and "Beta Parking" not in res.content.decode()
 
 
@@ -130,7 +131,7 @@ def test_customer_without_membership_gets_nothing(client, two_orgs):
 def test_every_project_model_admin_uses_the_scoping_mixin():
     from django.contrib import admin
 
-    from parking.scoping import OrganizationScopedAdmin
+    from accounts.scoping import OrganizationScopedAdmin
 
     django_own = {"auth", "authtoken"}
     unscoped = [
@@ -151,8 +152,8 @@ def test_django_own_admins_are_closed_to_operators(client, two_orgs, name):
 def test_foreign_key_to_a_model_without_a_declared_scope_offers_an_operator_nothing(two_orgs):
     """A dropdown over a model nobody declared a scope for (register_scope) would list every
     organization's rows: it fails closed instead."""
+    from accounts.scoping import scope_related
     from parking.models import Vehicle
-    from parking.scoping import scope_related
     from tests.factories import UserFactory
 
     Vehicle.objects.create(user=UserFactory(), plate="B-12345")
@@ -163,10 +164,10 @@ def test_only_an_owner_sets_roles_and_never_their_own(client, two_orgs):
     org = two_orgs["a"]
     owner = two_orgs["op_a"]
     manager = OperatorFactory(organization=org, role=Operator.Role.MANAGER, user__username="mgr")
-    url = reverse("admin:parking_operator_change", args=[manager.pk])
+    url = reverse("admin:accounts_operator_change", args=[manager.pk])
 
     client.force_login(manager.user)
-    client.post(reverse("admin:parking_operator_change", args=[manager.pk]), {"role": "owner"})
+    client.post(reverse("admin:accounts_operator_change", args=[manager.pk]), {"role": "owner"})
     manager.refresh_from_db()
     assert manager.role == Operator.Role.MANAGER  # a manager cannot promote anyone, himself included
 
@@ -175,11 +176,11 @@ def test_only_an_owner_sets_roles_and_never_their_own(client, two_orgs):
     assert res.status_code == 302
     manager.refresh_from_db()
     assert manager.role == Operator.Role.CASHIER
-    client.post(reverse("admin:parking_operator_change", args=[owner.pk]), {"role": "cashier"})
+    client.post(reverse("admin:accounts_operator_change", args=[owner.pk]), {"role": "cashier"})
     owner.refresh_from_db()
     assert owner.role == Operator.Role.OWNER
     # another organization's operator stays out of reach
-    client.post(reverse("admin:parking_operator_change", args=[two_orgs["op_b"].pk]), {"role": "cashier"})
+    client.post(reverse("admin:accounts_operator_change", args=[two_orgs["op_b"].pk]), {"role": "cashier"})
     two_orgs["op_b"].refresh_from_db()
     assert two_orgs["op_b"].role == Operator.Role.OWNER
 
@@ -187,7 +188,7 @@ def test_only_an_owner_sets_roles_and_never_their_own(client, two_orgs):
 def test_an_owner_renames_their_organization_and_nobody_else_can(client, two_orgs):
     org = two_orgs["a"]
     manager = OperatorFactory(organization=org, role=Operator.Role.MANAGER, user__username="mgr2")
-    url = reverse("admin:parking_organization_change", args=[org.pk])
+    url = reverse("admin:accounts_organization_change", args=[org.pk])
     client.force_login(manager.user)
     client.post(url, {"name": "Renamed by manager"})
     org.refresh_from_db()
@@ -196,6 +197,6 @@ def test_an_owner_renames_their_organization_and_nobody_else_can(client, two_org
     assert client.post(url, {"name": "Alpha Parking Ltd"}).status_code == 302
     org.refresh_from_db()
     assert org.name == "Alpha Parking Ltd"
-    client.post(reverse("admin:parking_organization_change", args=[two_orgs["b"].pk]), {"name": "Hijacked"})
+    client.post(reverse("admin:accounts_organization_change", args=[two_orgs["b"].pk]), {"name": "Hijacked"})
     two_orgs["b"].refresh_from_db()
     assert two_orgs["b"].name == "Beta Parking"

@@ -56,7 +56,7 @@ def test_pages_still_render_on_get_when_throttled(client, three_per_minute):
 def test_register_page_username_taken_between_check_and_save_is_a_form_error(client, monkeypatch):
     """Two sign-ups racing for one name: the loser's check passed before the winner's row existed.
     The database refuses the second row; the page shows a form error, not a 500."""
-    from wallet.views import RegisterForm
+    from accounts.views import RegisterForm
 
     get_user_model().objects.create_user("racer", password="Parking-rocks-9")
     # Both of the form's checks ran before the winner's row existed.

@@ -15,7 +15,7 @@ def _collect(**overrides) -> subprocess.CompletedProcess:
     # --collect-only: the harness's checks run, no test runs (so nothing is ever flushed here).
     env = {**os.environ, **overrides}
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "tests/foundation/test_home.py"],
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "tests/coupons/test_home.py"],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.core.management import call_command
 from django.urls import reverse
 
-from parking.models import Operator
+from accounts.models import Operator
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.urls import path
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import idempotent
+from accounts.idempotency import idempotent
 from config.errors import DomainError
 from tests.conftest import auth_client
 from tests.factories import UserFactory
@@ -79,7 +79,7 @@ def test_same_key_other_body_is_conflict_and_keys_are_per_user():
 def test_parallel_retries_execute_once():
     """The second request arrives while the first is still running: it is refused with
     idempotency_conflict, the first completes, and the work ran once."""
-    from wallet.models import IdempotencyRecord
+    from accounts.models import IdempotencyRecord
 
     user = UserFactory()
     results: dict[str, int] = {}

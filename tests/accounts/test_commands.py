@@ -3,7 +3,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from rest_framework.authtoken.models import Token
 
-from parking.models import Operator, Organization
+from accounts.models import Operator, Organization
 from wallet.models import LedgerEntry, Wallet
 
 pytestmark = pytest.mark.django_db

@@ -2,8 +2,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from parking.models import Operator
-from parking.services import operator_create
+from accounts.models import Operator
+from accounts.services import operator_create
 
 
 class Command(BaseCommand):

@@ -42,7 +42,7 @@ def test_wrong_method_is_405_in_contract_shape(api):
 
 
 def test_unhandled_exception_is_logged_and_answers_generic_500(api, monkeypatch, caplog):
-    from wallet import api as accounts_api
+    from accounts import api as accounts_api
 
     def boom(**kwargs):
         raise RuntimeError("database on fire")

@@ -1,4 +1,4 @@
-"""Wallet housekeeping tasks (declared periodic in config/celery.py)."""
+"""Accounts housekeeping (declared periodic in config/celery.py)."""
 
 from datetime import timedelta
 
@@ -8,7 +8,7 @@ from django.utils import timezone
 from .services import idempotency_records_purge
 
 
-@shared_task(name="wallet.tasks.purge_idempotency_records")
+@shared_task(name="accounts.tasks.purge_idempotency_records")
 def purge_idempotency_records(days: int = 7) -> int:
     """Forget Idempotency-Key answers older than `days` (clients retry within minutes, not weeks)."""
     return idempotency_records_purge(before=timezone.now() - timedelta(days=days))

@@ -1,0 +1,51 @@
+"""Organizations and their operators in the admin: owners rename their organization and set their
+operators' roles (never their own); new operators come from `manage.py create_operator`."""
+
+from django.contrib import admin
+
+from .models import Operator, Organization
+from .scoping import OrganizationScopedAdmin, operator_of
+
+
+@admin.register(Organization)
+class OrganizationAdmin(OrganizationScopedAdmin):
+    organization_path = ""
+    list_display = ("name", "created_at")
+    search_fields = ("name",)
+
+    def has_add_permission(self, request, *args):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return _is_owner_or_superuser(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+def _is_owner_or_superuser(request) -> bool:
+    if request.user.is_superuser:
+        return True
+    op = operator_of(request.user)
+    return bool(request.user.is_staff and op and op.role == Operator.Role.OWNER)
+
+
+@admin.register(Operator)
+class OperatorAdmin(OrganizationScopedAdmin):
+    list_display = ("user", "organization", "role", "created_at")
+    list_filter = ("role",)
+    search_fields = ("user__username",)
+    raw_id_fields = ("user",)
+
+    def get_readonly_fields(self, request, obj=None):
+        # Owners set the roles of their organization's operators, never who the user is, and never
+        # their own role (an organization cannot be left without an owner by a slip).
+        if obj is None or request.user.is_superuser:
+            return ()
+        return ("user", "role") if obj.user_id == request.user.pk else ("user",)
+
+    def has_change_permission(self, request, obj=None):
+        return _is_owner_or_superuser(request)
+
+    def has_add_permission(self, request, *args):
+        return request.user.is_superuser  # new operators: `manage.py create_operator`
