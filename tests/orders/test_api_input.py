@@ -132,8 +132,8 @@ def _claim(user, url: str, body: dict, key: str, age_seconds: int):
 
     from django.utils import timezone
 
-    from accounts.models import IdempotencyRecord
     from accounts.idempotency import _fingerprint
+    from accounts.models import IdempotencyRecord
 
     fp = _fingerprint(SimpleNamespace(method="POST", path=url, data=body))
     record = IdempotencyRecord.objects.create(user=user, key=key, fingerprint=fp)
