@@ -239,6 +239,37 @@ def orders_expire_due(
     return total
 
 
+# --- Use (a paid coupon applied to a parking fee) ----------------------------------------------------
+
+
+def order_use(*, order_id: uuid.UUID, user: AbstractBaseUser, organization_id: int, lot_id: int, reason: str) -> Order:
+    """Mark a paid coupon `used` for a fee at `lot_id` of `organization_id`, inside the caller's
+    transaction (the one that debits the rest of the fee). Locks the order row only: of=("self",)
+    keeps the voucher row, a flash sale's hot row, out of the lock. Another customer's order is 404;
+    a coupon that is not paid, or does not apply to that lot, is 409 `invalid_state`. Returns the
+    order with its voucher (the benefit to apply)."""
+    order = (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("voucher")
+        .filter(pk=order_id, user_id=user.pk)
+        .first()
+    )
+    if order is None:
+        raise DomainError("not_found", "No such coupon.", status=404)
+    if order.status != S.PAID:
+        raise DomainError(
+            "invalid_state", "This coupon is not paid or was already used.", details={"coupon": order.status}
+        )
+    voucher = order.voucher
+    if order.organization_id != organization_id or (voucher.lot_id is not None and voucher.lot_id != lot_id):
+        raise DomainError(
+            "invalid_state", "This coupon does not apply to this lot.", details={"coupon": "not_applicable"}
+        )
+    order.used_at = timezone.now()
+    _transition(order, to=S.USED, actor_id=user.pk, reason=reason, extra_fields=["used_at"])
+    return order
+
+
 # --- Compensation -----------------------------------------------------------------------------------
 
 

@@ -279,35 +279,16 @@ def coupon_discount(*, voucher, fee: int, session: ParkingSession, covered: int,
 
 
 def _coupon_take(*, order_id, user, session: ParkingSession, payment: ParkingPayment):
-    """Lock the coupon order and mark it used (same transaction as the debit)."""
-    from orders.models import Order, OrderEvent
+    """The coupon order, marked used (same transaction as the debit): orders owns the transition."""
+    from orders.services import order_use
 
-    # of=("self",): lock the order only. A bare FOR UPDATE over the join would lock the voucher row
-    # too, the flash sale's hot row, outside the lock order.
-    order = Order.objects.select_for_update(of=("self",)).select_related("voucher").filter(pk=order_id).first()
-    if order is None or order.user_id != user.pk:
-        raise NotFound("No such coupon.")
-    voucher = order.voucher
-    if order.status != Order.Status.PAID:
-        raise DomainError(
-            "invalid_state", "This coupon is not paid or was already used.", details={"coupon": order.status}
-        )
-    if order.organization_id != session.lot.organization_id or (
-        voucher.lot_id is not None and voucher.lot_id != session.lot_id
-    ):
-        raise DomainError(
-            "invalid_state", "This coupon does not apply to this lot.", details={"coupon": "not_applicable"}
-        )
-    now = timezone.now()
-    Order.objects.filter(pk=order.pk).update(status=Order.Status.USED, used_at=now, updated_at=now)
-    OrderEvent.objects.create(
-        order=order,
-        from_status=Order.Status.PAID,
-        to_status=Order.Status.USED,
-        actor=user,
+    return order_use(
+        order_id=order_id,
+        user=user,
+        organization_id=session.lot.organization_id,
+        lot_id=session.lot_id,
         reason=f"Applied to parking payment {payment.pk}",
     )
-    return order
 
 
 def payment_pay(*, payment_id: int, user, coupon_id=None) -> ParkingPayment:
