@@ -56,14 +56,6 @@ def error_body(code: str, message: str, details: dict[str, Any] | None = None) -
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
-class ValidationFailed(DomainError):
-    def __init__(self, message: str, *, field: str | None = None, details: dict | None = None):
-        det = dict(details or {})
-        if field:
-            det.setdefault(field, [message])
-        super().__init__("validation_error", message, details=det, status=400)
-
-
 class NotFound(DomainError):
     def __init__(self, message: str = "Not found."):
         super().__init__("not_found", message, status=404)

@@ -1,5 +1,4 @@
 from django.contrib import admin, messages
-from django.utils import timezone
 
 from accounts.scoping import OrganizationScopedAdmin, organization_of
 from config.errors import DomainError
@@ -109,7 +108,5 @@ class AlertAdmin(OrganizationScopedAdmin):
 
     @admin.action(description="Acknowledge")
     def acknowledge(self, request, queryset):
-        n = queryset.filter(acknowledged_at__isnull=True).update(
-            acknowledged_at=timezone.now(), acknowledged_by=request.user
-        )
+        n = services.alerts_acknowledge(alert_ids=list(queryset.values_list("pk", flat=True)), user=request.user)
         self.message_user(request, f"{n} alert(s) acknowledged.")

@@ -2,6 +2,7 @@
 customer's (list on sale, one voucher with its live stock and sale status). The purchase lives in
 seckill/api.py."""
 
+from django.db.models import Q
 from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -11,8 +12,7 @@ from rest_framework.views import APIView
 
 from accounts.scoping import operator_required
 from config.errors import DomainError
-from parking.models import Lot
-from parking.selectors import is_id
+from config.ids import is_id
 
 from . import selectors, services
 from .models import Voucher
@@ -98,7 +98,7 @@ class VoucherInputSerializer(serializers.Serializer):
         if value is None:
             return None
         org_id = self.context["organization_id"]
-        if not Lot.objects.filter(pk=value, organization_id=org_id).exists():
+        if not selectors.lots_of_organization(org_id).filter(pk=value).exists():
             # Another organization's lot or none at all: the same answer, so ids leak nothing.
             raise serializers.ValidationError("No such lot in your organization.")
         return value
@@ -189,9 +189,7 @@ def _filtered(request, qs):
     if lot:
         if not is_id(lot):
             raise DomainError("validation_error", details={"lot": ["Must be an id."]}, status=400)
-        lot_org = Lot.objects.filter(pk=int(lot)).values_list("organization_id", flat=True).first()
-        from django.db.models import Q
-
+        lot_org = selectors.organization_of_lot(int(lot))
         qs = qs.filter(Q(lot_id=int(lot)) | Q(lot__isnull=True, organization_id=lot_org))
     if kind in Voucher.Kind.values:
         qs = qs.filter(kind=kind)

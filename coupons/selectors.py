@@ -2,14 +2,15 @@
 live figures of a sale (from the Redis gate when it holds the sale, else the database)."""
 
 import time
+from collections.abc import Callable
 
 from django.db.models import Q, QuerySet
-from django.http import Http404
 from django.utils import timezone
 
 from accounts.scoping import operator_required
+from config.errors import DomainError
 
-from .models import Voucher
+from .models import Voucher, lot_model
 
 
 def vouchers_on_sale() -> QuerySet[Voucher]:
@@ -32,8 +33,17 @@ def voucher_on_sale(voucher_id: int) -> Voucher:
         .first()
     )
     if voucher is None:
-        raise Http404
+        raise DomainError("not_found", "This voucher is not on sale.", status=404)
     return voucher
+
+
+def lots_of_organization(organization_id: int) -> QuerySet:
+    """The lots of an organization (parking's model, reached through the voucher's foreign key)."""
+    return lot_model().objects.filter(organization_id=organization_id).order_by("name")
+
+
+def organization_of_lot(lot_id: int) -> int | None:
+    return lot_model().objects.filter(pk=lot_id).values_list("organization_id", flat=True).first()
 
 
 def vouchers_for_operator(user) -> QuerySet[Voucher]:
@@ -45,23 +55,34 @@ def voucher_for_operator(user, voucher_id) -> Voucher:
     """The only way a view or admin fetches an operator's voucher: another organization's is a 404."""
     voucher = vouchers_for_operator(user).filter(pk=voucher_id).first()
     if voucher is None:
-        raise Http404
+        raise DomainError("not_found", status=404)
     return voucher
+
+
+# Where the live stock of a sale is read when it is not the database's: the flash-sale gate (an app
+# above this one) registers itself here when it starts. A source answers None when it does not hold
+# the sale (or cannot be reached), and the database's figure stands.
+LiveStockSource = Callable[[Voucher], int | None]
+_live_stock_sources: list[LiveStockSource] = []
+
+
+def register_live_stock_source(source: LiveStockSource) -> None:
+    if source not in _live_stock_sources:
+        _live_stock_sources.append(source)
+
+
+def live_stock(voucher: Voucher) -> int | None:
+    for source in _live_stock_sources:
+        remaining = source(voucher)
+        if remaining is not None:
+            return remaining
+    return voucher.stock
 
 
 def sale_state(voucher: Voucher) -> dict:
     """`stock_remaining` and the customer-facing `status` of a sale: upcoming, on_sale, sold_out,
     ended (or delisted). The remaining stock comes from the gate when it holds a flash sale."""
-    from seckill import gate
-
-    remaining = voucher.stock
-    if gate.enabled() and voucher.kind == Voucher.Kind.SECKILL:
-        try:
-            _meta, gate_stock = gate.peek(voucher.pk)
-        except Exception:
-            gate_stock = None
-        if gate_stock is not None:
-            remaining = gate_stock
+    remaining = live_stock(voucher)
     now = time.time()
     if voucher.status != Voucher.Status.LISTED:
         status = "delisted"

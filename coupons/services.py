@@ -1,6 +1,7 @@
-"""Vouchers: operator writes (create, change, publish, delist, restock), stock returns, low-stock
-and oversell alerts. Every write of a voucher goes through here: the API, the admin actions, the
-demo seed and the tasks."""
+"""Vouchers and their stock: operator writes (create, change, publish, delist, restock), units
+taken and returned, low-stock and other alerts. Every write of a voucher goes through here: the
+API, the admin actions, the demo seed, the orders app (units) and the tasks. coupons knows nothing
+of the flash-sale gate above it: each change is announced after its commit (coupons/signals.py)."""
 
 import logging
 import uuid
@@ -8,7 +9,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -16,6 +17,7 @@ from accounts.models import Operator, Organization
 from config.errors import DomainError
 
 from .models import Alert, Voucher
+from .signals import announce_on_commit, unit_returned, units_added, voucher_changed, voucher_published
 
 log = logging.getLogger("parkmarket.coupons")
 
@@ -48,53 +50,6 @@ def _validate(voucher: Voucher) -> None:
             for field, messages in exc.message_dict.items()
         }
         raise DomainError("validation_error", "The voucher is not valid.", details=details, status=400) from exc
-
-
-def _gate_on() -> bool:
-    from seckill import gate
-
-    return gate.enabled()
-
-
-def _on_commit_gate(work, *, voucher_id: int, what: str) -> None:
-    """Tell the Redis gate after the commit. The change is done whatever Redis answers: a failure
-    is logged (the purchase path loads a missing gate, the reconciliation repairs a stale one),
-    never raised into a request whose write has committed."""
-
-    def run():
-        try:
-            work()
-        except Exception:
-            log.exception("voucher %s: gate %s failed after commit (the reconciliation repairs it)", voucher_id, what)
-
-    transaction.on_commit(run)
-
-
-def _after_commit_prepare_gate(voucher_id: int) -> None:
-    """Publishing: the Redis gate gets the sale's rules (and its stock, when not loaded yet)."""
-
-    def prepare():
-        from seckill import gate
-
-        v = Voucher.objects.get(pk=voucher_id)
-        if v.kind == Voucher.Kind.SECKILL:
-            gate.gate_load(v)
-            gate.gate_sync_meta(v)
-
-    if _gate_on():
-        _on_commit_gate(prepare, voucher_id=voucher_id, what="prepare")
-
-
-def _after_commit_sync_meta(voucher_id: int) -> None:
-    def sync():
-        from seckill import gate
-
-        v = Voucher.objects.get(pk=voucher_id)
-        if v.kind == Voucher.Kind.SECKILL:
-            gate.gate_sync_meta(v)
-
-    if _gate_on():
-        _on_commit_gate(sync, voucher_id=voucher_id, what="sync")
 
 
 def voucher_create(*, organization: Organization, data: dict[str, Any], publish: bool = True) -> Voucher:
@@ -157,7 +112,7 @@ def voucher_update(*, voucher_id: int, data: dict[str, Any]) -> Voucher:
         if restock:
             voucher = voucher_restock(voucher_id=voucher.pk, quantity=restock)
         if voucher.status == Voucher.Status.LISTED:
-            _after_commit_sync_meta(voucher.pk)
+            announce_on_commit(voucher_changed, voucher_id=voucher.pk)
     return voucher
 
 
@@ -172,7 +127,7 @@ def voucher_publish(*, voucher_id: int) -> Voucher:
         if voucher.initial_stock is None and voucher.stock is not None:
             voucher.initial_stock = voucher.stock + voucher.sold_count
         voucher.save()
-        _after_commit_prepare_gate(voucher.pk)
+        announce_on_commit(voucher_published, voucher_id=voucher.pk)
     log.info("voucher published id=%s", voucher.pk)
     return voucher
 
@@ -183,7 +138,7 @@ def voucher_delist(*, voucher_id: int) -> Voucher:
         voucher = Voucher.objects.select_for_update().get(pk=voucher_id)
         voucher.status = Voucher.Status.DELISTED
         voucher.save(update_fields=["status", "updated_at"])
-        _after_commit_sync_meta(voucher.pk)
+        announce_on_commit(voucher_changed, voucher_id=voucher.pk)
     log.info("voucher delisted id=%s", voucher.pk)
     return voucher
 
@@ -210,30 +165,56 @@ def voucher_restock(*, voucher_id: int, quantity: int) -> Voucher:
         )
         Voucher.objects.filter(pk=voucher_id, stock__gt=F("low_stock_threshold")).update(low_stock_alerted_at=None)
         voucher.refresh_from_db()
-        if _gate_on() and voucher.kind == Voucher.Kind.SECKILL:
-
-            def add():
-                from seckill import gate
-
-                gate.gate_add_stock(voucher_id=voucher_id, quantity=quantity)
-
-            _on_commit_gate(add, voucher_id=voucher_id, what="restock")
+        announce_on_commit(units_added, voucher_id=voucher_id, quantity=quantity)
     log.info("voucher restocked id=%s quantity=%s stock=%s", voucher_id, quantity, voucher.stock)
     return voucher
 
 
-def voucher_stock_return(*, voucher_id: int, user_id: int, order_id: uuid.UUID) -> None:
+# --- stock: the conditional UPDATE that takes units, and their return --------------------------------
+
+
+def voucher_take_units(*, voucher: Voucher, n: int = 1) -> int | None:
+    """Take `n` units of a listed voucher, inside the caller's transaction: one conditional UPDATE,
+    `stock = stock - n WHERE stock >= n AND status = 'listed'` (unlimited stock: only sold_count
+    moves). It takes the voucher's row lock until the caller commits, which serialises the buyers of
+    one voucher. The status is judged on the row the UPDATE locks (READ COMMITTED re-reads it after
+    waiting), not on the caller's earlier read: a purchase queued behind a delist takes nothing.
+
+    Returns the stock left (None for unlimited), or raises `not_found` (no longer listed) or
+    `sold_out`. A take that crosses the low-stock threshold claims the alert in the same statement's
+    transaction (once per crossing)."""
+    qn = connection.ops.quote_name
+    table = qn(Voucher._meta.db_table)
+    stock, sold, status = qn("stock"), qn("sold_count"), qn("status")
+    if voucher.stock is None:
+        taking = f"{sold} = {sold} + %s WHERE id = %s AND {status} = %s"
+        params = [n, voucher.pk, Voucher.Status.LISTED]
+    else:
+        taking = f"{stock} = {stock} - %s, {sold} = {sold} + %s WHERE id = %s AND {status} = %s AND {stock} >= %s"
+        params = [n, n, voucher.pk, Voucher.Status.LISTED, n]
+    sql = f"UPDATE {table} SET {taking} RETURNING {stock}, {qn('low_stock_threshold')}, {qn('low_stock_alerted_at')}"
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        row = cur.fetchone()
+    if row is None:
+        if not Voucher.objects.filter(pk=voucher.pk, status=Voucher.Status.LISTED).exists():
+            raise DomainError("not_found", "This voucher is not on sale.", status=404)
+        raise DomainError("sold_out")
+    left, threshold, alerted_at = row
+    if left is not None and threshold and left <= threshold and alerted_at is None:
+        low_stock_note(voucher_id=voucher.pk)
+    return left
+
+
+def voucher_return_unit(*, voucher_id: int, user_id: int, order_id: uuid.UUID) -> None:
     """Give one unit of an order back (cancel, expiry, refund). Must run inside the caller's
     transaction, which has already marked the order as released (Order.stock_released) under a row
-    lock, so it runs once per order. The Redis gate gets its unit and the buyer's slot back after
-    the commit."""
+    lock, so it runs once per order. Listeners (the flash-sale gate) hear of it after the commit."""
     Voucher.objects.filter(pk=voucher_id, stock__isnull=False).update(
         stock=F("stock") + 1, sold_count=F("sold_count") - 1
     )
     Voucher.objects.filter(pk=voucher_id, stock__isnull=True).update(sold_count=F("sold_count") - 1)
-    from seckill.gate import gate_release
-
-    transaction.on_commit(lambda: gate_release(voucher_id=voucher_id, user_id=user_id, order_id=order_id))
+    announce_on_commit(unit_returned, voucher_id=voucher_id, user_id=user_id, order_id=order_id)
 
 
 # --- alerts ---------------------------------------------------------------------------------------
@@ -288,6 +269,13 @@ def low_stock_notify(*, voucher_id: int) -> Alert | None:
         kind=Alert.Kind.LOW_STOCK,
         message=f"“{voucher.title}” is running low: {voucher.stock} left (threshold {voucher.low_stock_threshold}).",
         details={"stock": voucher.stock, "threshold": voucher.low_stock_threshold},
+    )
+
+
+def alerts_acknowledge(*, alert_ids: list[int], user) -> int:
+    """Mark alerts seen by `user` (those not acknowledged yet); returns how many."""
+    return Alert.objects.filter(pk__in=alert_ids, acknowledged_at__isnull=True).update(
+        acknowledged_at=timezone.now(), acknowledged_by=user
     )
 
 

@@ -2,6 +2,7 @@
 and buy button, and the small JSON read the page polls."""
 
 from django.core.cache import cache
+from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
@@ -9,11 +10,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from accounts.models import Organization
-from parking.models import Lot
-from parking.selectors import is_id
+from config.ids import is_id
 
 from . import selectors
-from .models import Voucher
+from .models import Voucher, lot_model
 
 
 def _orders_url() -> str:
@@ -35,10 +35,8 @@ def voucher_list(request):
     if is_id(org_id):
         vouchers = vouchers.filter(organization_id=int(org_id))
     if is_id(lot_id):
-        lot = Lot.objects.filter(pk=int(lot_id)).first()
+        lot = lot_model().objects.filter(pk=int(lot_id)).first()
         if lot is not None:
-            from django.db.models import Q
-
             vouchers = vouchers.filter(Q(lot=lot) | Q(lot__isnull=True, organization_id=lot.organization_id))
         else:
             vouchers = vouchers.none()
@@ -49,7 +47,7 @@ def voucher_list(request):
         {
             "rows": rows,
             "organizations": Organization.objects.filter(vouchers__status=Voucher.Status.LISTED).distinct(),
-            "lots": Lot.objects.filter(organization_id=int(org_id)) if is_id(org_id) else Lot.objects.none(),
+            "lots": selectors.lots_of_organization(int(org_id)) if is_id(org_id) else [],
             "org_id": org_id,
             "lot_id": lot_id,
             "lot": lot,

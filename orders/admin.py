@@ -7,8 +7,8 @@ from accounts.scoping import OrganizationScopedAdmin, ReadOnlyScopedAdmin, opera
 from config.api import MAX_MONEY
 from config.errors import DomainError
 
+from .compensation import voucher_compensate
 from .models import CompensationRun, Order, OrderEvent, PurchaseLimitRule
-from .services import voucher_compensate
 
 register_scope("orders.order", "organization")
 register_scope("orders.purchaselimitrule", "organization")
@@ -50,7 +50,7 @@ class OrderAdmin(OrganizationScopedAdmin):
     list_display = ("id", "user", "voucher", "status", "amount", "created_at", "expires_at", "paid_at")
     list_filter = (
         "status",
-        "gate",
+        "accepted_by",
         ("voucher", admin.RelatedOnlyFieldListFilter),
         "created_at",
         "expires_at",

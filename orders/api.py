@@ -12,12 +12,12 @@ from rest_framework.views import APIView
 from accounts.idempotency import idempotent
 from config.api import MoneyThrottle, PurchaseThrottle
 from config.errors import DomainError
-from seckill.selectors import pending_order
 
 from .models import Order
-from .selectors import has_overdue_orders, order_for_customer, orders_of_customer
+from .selectors import order_for_customer, orders_of_customer, pending_order
 from .serializers import OrderActionSerializer, OrderPaySerializer, OrderSerializer
-from .services import order_cancel, order_expire, order_pay, order_refund, orders_expire_due
+from .services import order_cancel, order_pay, order_refund
+from .tasks import expire_soon
 
 LIST_LIMIT = 200
 
@@ -46,6 +46,12 @@ def _act(request, order_id: uuid.UUID, action):
         raise
 
 
+def _expire_if_overdue(user, orders: list[Order]) -> None:
+    now = timezone.now()
+    if any(order.is_overdue(now) for order in orders):
+        expire_soon(user_id=user.pk)
+
+
 class OrderListQuery(serializers.Serializer):
     status = serializers.ChoiceField(choices=Order.Status.choices, required=False)
 
@@ -55,13 +61,12 @@ class OrderListView(APIView):
     def get(self, request):
         query = OrderListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        # Expire on read: an overdue order comes back on sale within this request, not 15 s later.
-        if has_overdue_orders(user=request.user):
-            orders_expire_due(user_id=request.user.pk, reason="payment window closed (seen on read)")
         orders = orders_of_customer(user=request.user)
         if "status" in query.validated_data:
             orders = orders.filter(status=query.validated_data["status"])
-        return Response(OrderSerializer(orders[:LIST_LIMIT], many=True).data)
+        orders = list(orders[:LIST_LIMIT])
+        _expire_if_overdue(request.user, orders)
+        return Response(OrderSerializer(orders, many=True).data)
 
 
 class OrderDetailView(APIView):
@@ -70,13 +75,10 @@ class OrderDetailView(APIView):
         try:
             order = order_for_customer(user=request.user, order_id=order_id)
         except DomainError:
-            pending = pending_order(user_id=request.user.pk, order_id=order_id)
-            if pending is None:
+            order = pending_order(user_id=request.user.pk, order_id=order_id)
+            if order is None:
                 raise
-            return Response(pending)
-        if order.status == Order.Status.PENDING_PAYMENT and order.expires_at and order.expires_at <= timezone.now():
-            order_expire(order_id=order.pk, reason="payment window closed (seen on read)")
-            order = order_for_customer(user=request.user, order_id=order_id)
+        _expire_if_overdue(request.user, [order])
         return Response(OrderSerializer(order).data)
 
 

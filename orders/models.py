@@ -1,6 +1,9 @@
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
 from coupons.models import Voucher
@@ -8,18 +11,24 @@ from coupons.models import Voucher
 from .ids import new_order_id
 
 
+class OrderQuerySet(models.QuerySet):
+    def overdue(self, now: datetime) -> "OrderQuerySet":
+        """Unpaid orders whose payment window closed at or before `now` (see Order.is_overdue)."""
+        return self.filter(status=Order.Status.PENDING_PAYMENT, expires_at__lte=now)
+
+
 class Order(models.Model):
     """A customer's order of one voucher. Once paid it is a coupon the customer applies to a fee."""
 
     class Status(models.TextChoices):
-        PROCESSING = "processing", "Processing"
-        PENDING_PAYMENT = "pending_payment", "Pending payment"
-        PAID = "paid", "Paid"
-        USED = "used", "Used"
-        CANCELLED = "cancelled", "Cancelled"
-        EXPIRED = "expired", "Expired"
-        REFUNDED = "refunded", "Refunded"
-        FAILED = "failed", "Failed"
+        PROCESSING = "processing", _("Processing")
+        PENDING_PAYMENT = "pending_payment", _("Waiting for payment")
+        PAID = "paid", _("Paid")
+        USED = "used", _("Used")
+        CANCELLED = "cancelled", _("Cancelled")
+        EXPIRED = "expired", _("Expired")
+        REFUNDED = "refunded", _("Refunded")
+        FAILED = "failed", _("Failed")
 
     # Statuses that hold a unit of stock and count against the per-user limit.
     LIVE = (Status.PROCESSING, Status.PENDING_PAYMENT, Status.PAID, Status.USED)
@@ -33,8 +42,9 @@ class Order(models.Model):
     # Copy of voucher.per_user_limit == 1 at purchase time, so the database can enforce
     # "one live order per customer and voucher" with a partial unique constraint.
     single_slot = models.BooleanField(default=True)
-    # Which gate accepted it: "db" (synchronous) or "redis" (asynchronous intake).
-    gate = models.CharField(max_length=8, default="db")
+    # What accepted it: "db" (the database, synchronously) or "redis" (the flash-sale gate in Redis,
+    # then written by the asynchronous intake).
+    accepted_by = models.CharField(max_length=8, default="db")
     created_at = models.DateTimeField(default=None, null=True)
     updated_at = models.DateTimeField(auto_now=True)
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -44,6 +54,8 @@ class Order(models.Model):
     stock_released = models.BooleanField(default=False)
     failure_code = models.CharField(max_length=40, blank=True, default="")
     failure_reason = models.TextField(blank=True, default="")
+
+    objects = OrderQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -70,6 +82,11 @@ class Order(models.Model):
             self.created_at = timezone.now()
         super().save(*args, **kwargs)
 
+    def is_overdue(self, now: datetime) -> bool:
+        """Unpaid and its payment window closed: it reads `expired` even before the expiry task
+        writes it (the one definition of "overdue"; the queryset's `overdue()` says the same)."""
+        return self.status == self.Status.PENDING_PAYMENT and self.expires_at is not None and self.expires_at <= now
+
 
 class OrderEvent(models.Model):
     """Audit trail: every transition of an order, who made it, when and why."""
@@ -81,6 +98,10 @@ class OrderEvent(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     reason = models.CharField(max_length=255, blank=True, default="")
+    # The compensation run that made this transition (a withdrawal), if any.
+    compensation_run = models.ForeignKey(
+        "CompensationRun", on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -8,24 +8,32 @@ order without locking existing orders, so the two never wait on each other in a 
 which consumes paid orders as coupons, locks the order before touching the wallet too.
 
 Stock goes back at most once per order: the transition sets `stock_released` under the order's row
-lock and only then calls coupons.services.voucher_stock_return (database now, Redis gate on commit)."""
+lock and only then calls coupons.services.voucher_return_unit (the database now; listeners such as
+the flash-sale gate after the commit).
+
+Every change of an order goes through `_transition` (one order) or `_transition_many` (a batch),
+which write its OrderEvent: placing (`order_place`, `orders_place_batch`, `order_record_failed`),
+pay, cancel, expire, refund, use, and the compensation's refunds and cancels (orders/compensation.py).
+Other apps call these functions; none writes an order itself."""
 
 import logging
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from config.errors import DomainError
-from coupons.services import voucher_stock_return
+from coupons.models import Voucher
+from coupons.services import voucher_return_unit, voucher_take_units
 from wallet.models import LedgerEntry
 from wallet.services import wallet_credit, wallet_debit
 
-from .models import CompensationRun, Order, OrderEvent
+from .limits import purchase_rules_check
+from .models import Order, OrderEvent
 
 log = logging.getLogger("parkmarket.orders")
 
@@ -52,13 +60,43 @@ def _invalid(order: Order, *, allowed: Iterable[str], action: str) -> DomainErro
     )
 
 
-def _transition(order: Order, *, to: str, actor_id: int | None, reason: str, extra_fields: Iterable[str] = ()) -> None:
+def _transition(
+    order: Order,
+    *,
+    to: str,
+    actor_id: int | None,
+    reason: str,
+    extra_fields: Iterable[str] = (),
+    compensation_run_id: int | None = None,
+) -> None:
     """Write the new status and its audit event. The caller holds the order's row lock."""
     from_status = order.status
     order.status = to
     order.save(update_fields=["status", "updated_at", *extra_fields])
     OrderEvent.objects.create(
-        order=order, from_status=from_status, to_status=to, actor_id=actor_id, reason=reason[:255]
+        order=order,
+        from_status=from_status,
+        to_status=to,
+        actor_id=actor_id,
+        reason=reason[:255],
+        compensation_run_id=compensation_run_id,
+    )
+
+
+def _transition_many(orders: list[Order], *, from_status: str, to: str, reason: str, **fields) -> None:
+    """A batch of locked orders, all in `from_status`, moves to `to` with one UPDATE and one event each."""
+    if not orders:
+        return
+    Order.objects.filter(pk__in=[o.pk for o in orders]).update(status=to, updated_at=timezone.now(), **fields)
+    OrderEvent.objects.bulk_create(
+        [OrderEvent(order_id=o.pk, from_status=from_status, to_status=to, reason=reason[:255]) for o in orders]
+    )
+
+
+def _placed(order: Order, *, from_status: str, reason: str) -> OrderEvent:
+    """The event of a new order (an insert, not a change: there is no row to lock before it)."""
+    return OrderEvent(
+        order=order, from_status=from_status, to_status=order.status, actor_id=order.user_id, reason=reason
     )
 
 
@@ -67,11 +105,7 @@ def _release_stock(order: Order) -> None:
     if order.stock_released:
         return
     order.stock_released = True
-    voucher_stock_return(voucher_id=order.voucher_id, user_id=order.user_id, order_id=order.pk)
-
-
-def _is_overdue(order: Order, now: datetime) -> bool:
-    return order.status == S.PENDING_PAYMENT and order.expires_at is not None and order.expires_at <= now
+    voucher_return_unit(voucher_id=order.voucher_id, user_id=order.user_id, order_id=order.pk)
 
 
 def _expire_locked(order: Order, *, actor_id: int | None, reason: str) -> None:
@@ -85,6 +119,186 @@ def _expired_error(order: Order) -> DomainError:
         "The payment window of this order has closed; its coupon went back on sale.",
         details={"status": S.EXPIRED, "expired_at": order.expires_at.isoformat() if order.expires_at else None},
     )
+
+
+# --- Place: the database gate -------------------------------------------------------------------------
+
+
+def _check_window(voucher: Voucher, at: datetime) -> None:
+    if voucher.status != Voucher.Status.LISTED:
+        raise DomainError("not_found", "This voucher is not on sale.", status=404)
+    if voucher.begins_at and at < voucher.begins_at:
+        raise DomainError("not_started", details={"begins_at": voucher.begins_at.isoformat()})
+    if voucher.ends_at and at >= voucher.ends_at:
+        raise DomainError("ended", details={"ended_at": voucher.ends_at.isoformat()})
+
+
+def limit_error(voucher: Voucher, held: int) -> DomainError:
+    """The refusal of a customer at a voucher's per-user limit."""
+    if voucher.per_user_limit == 1:
+        return DomainError("already_purchased")
+    return DomainError(
+        "purchase_limit_reached",
+        details={"limit": voucher.per_user_limit, "held": held, "reason": "per_user_limit"},
+    )
+
+
+def live_orders_count(*, user_id: int, voucher_id: int) -> int:
+    return Order.objects.filter(user_id=user_id, voucher_id=voucher_id, status__in=Order.LIVE).count()
+
+
+def _new_order(
+    voucher: Voucher, *, user_id: int, order_id: uuid.UUID | None, status: str, accepted_at: datetime, accepted_by: str
+) -> Order:
+    order = Order(
+        user_id=user_id,
+        voucher=voucher,
+        organization_id=voucher.organization_id,
+        status=status,
+        amount=voucher.price,
+        single_slot=voucher.per_user_limit == 1,
+        created_at=accepted_at,
+        accepted_by=accepted_by,
+    )
+    if order_id is not None:
+        order.id = order_id
+    return order
+
+
+def order_place(
+    *,
+    voucher: Voucher,
+    user_id: int,
+    order_id: uuid.UUID | None = None,
+    accepted_at: datetime | None = None,
+    accepted_by: str = "db",
+) -> Order:
+    """Take one unit and write the order, atomically: the database gate. Raises DomainError
+    (sold_out, already_purchased, purchase_limit_reached, not_started, ended, not_found).
+    `accepted_at` is when the Redis gate accepted the order: the window is judged at that moment,
+    not at intake time.
+
+    The order row is inserted first and the unit is taken last (coupons.voucher_take_units), so the
+    voucher's row lock (the point every buyer of this voucher queues on) is held only from the
+    UPDATE to the COMMIT. The same customer racing with himself: limit 1 is the partial unique index
+    (a second insert waits for the first transaction and fails); a larger limit is counted after the
+    UPDATE, under the lock, in a fresh READ COMMITTED snapshot that sees every order committed
+    before the lock was granted."""
+    now = timezone.now()
+    accepted_at = accepted_at or now
+    _check_window(voucher, accepted_at)
+    if voucher.stock is not None and voucher.stock <= 0:
+        raise DomainError("sold_out")  # the caller's read says so: no transaction for it
+    if voucher.per_user_limit > 1:
+        # Friendly early answer; the authoritative count happens under the row lock below. (Limit
+        # 1 needs no early read: the partial unique index refuses the insert just as early.)
+        held = live_orders_count(user_id=user_id, voucher_id=voucher.pk)
+        if held >= voucher.per_user_limit:
+            raise limit_error(voucher, held)
+    order = _new_order(
+        voucher,
+        user_id=user_id,
+        order_id=order_id,
+        status=S.PENDING_PAYMENT,
+        accepted_at=accepted_at,
+        accepted_by=accepted_by,
+    )
+    order.expires_at = now + timedelta(seconds=voucher.payment_window_seconds)
+    try:
+        with transaction.atomic():
+            order.save(force_insert=True)
+            _placed(order, from_status=S.PROCESSING if accepted_by == "redis" else "", reason="purchased").save()
+            voucher_take_units(voucher=voucher, n=1)
+            if voucher.per_user_limit > 1:
+                held = live_orders_count(user_id=user_id, voucher_id=voucher.pk)  # this order included
+                if held > voucher.per_user_limit:
+                    raise limit_error(voucher, held - 1)
+    except IntegrityError as exc:
+        # The unique constraint: the same customer won a race with himself. PostgreSQL names the
+        # constraint; SQLite only lists its columns ("UNIQUE constraint failed: orders_order.user_id,
+        # orders_order.voucher_id"), so the committed order that holds the slot is looked up.
+        if "order_one_live_per_user_voucher" in str(exc) or _holds_the_slot(user_id, voucher.pk, order.pk):
+            raise DomainError("already_purchased") from exc
+        raise
+    return order
+
+
+def _holds_the_slot(user_id: int, voucher_id: int, order_id: uuid.UUID) -> bool:
+    return (
+        Order.objects.filter(user_id=user_id, voucher_id=voucher_id, single_slot=True, status__in=Order.LIVE)
+        .exclude(pk=order_id)
+        .exists()
+    )
+
+
+def order_purchase(*, voucher_id: int, user: AbstractBaseUser) -> Order:
+    """A customer buys one unit of a listed voucher through the database gate (written at once):
+    every normal voucher, and flash sales when the Redis gate is off. The organization's purchase
+    rules (orders/limits.py) are checked first."""
+    voucher = Voucher.objects.filter(pk=voucher_id, status=Voucher.Status.LISTED).first()
+    if voucher is None:
+        raise DomainError("not_found", "This voucher is not on sale.", status=404)
+    purchase_rules_check(voucher=voucher, user=user)
+    return order_place(voucher=voucher, user_id=user.pk)
+
+
+def orders_place_batch(*, voucher: Voucher, accepted: list[tuple[uuid.UUID, int, datetime]]) -> list[Order]:
+    """Write many accepted orders of one voucher (order id, user id, accepted at) in one transaction:
+    the orders and their events are inserted, then one conditional UPDATE takes all their units
+    (`stock >= n`), so a burst costs one commit instead of one per order. All or nothing: any
+    refusal (window, stock, limit) or constraint raises, and the caller decides order by order."""
+    now = timezone.now()
+    rows = []
+    for order_id, user_id, accepted_at in accepted:
+        _check_window(voucher, accepted_at)
+        order = _new_order(
+            voucher,
+            user_id=user_id,
+            order_id=order_id,
+            status=S.PENDING_PAYMENT,
+            accepted_at=accepted_at,
+            accepted_by="redis",
+        )
+        order.expires_at = now + timedelta(seconds=voucher.payment_window_seconds)
+        rows.append(order)
+    with transaction.atomic():
+        Order.objects.bulk_create(rows)
+        OrderEvent.objects.bulk_create([_placed(o, from_status=S.PROCESSING, reason="purchased") for o in rows])
+        voucher_take_units(voucher=voucher, n=len(rows))
+        if voucher.per_user_limit > 1:
+            over = (
+                Order.objects.filter(
+                    voucher_id=voucher.pk, user_id__in={o.user_id for o in rows}, status__in=Order.LIVE
+                )
+                .values("user_id")
+                .annotate(n=Count("id"))
+                .filter(n__gt=voucher.per_user_limit)
+            )
+            if over.exists():
+                raise DomainError("purchase_limit_reached")
+    return rows
+
+
+def order_record_failed(
+    *, order_id: uuid.UUID, voucher: Voucher, user_id: int, accepted_at: datetime, code: str, reason: str
+) -> Order:
+    """An order the flash-sale gate accepted and the database refused (or the intake gave up):
+    written as `failed` with its code and reason, so the customer sees why. Idempotent by id: if
+    the order was written meanwhile (failed or not), that row is returned unchanged."""
+    order = _new_order(
+        voucher, user_id=user_id, order_id=order_id, status=S.FAILED, accepted_at=accepted_at, accepted_by="redis"
+    )
+    order.failure_code = code
+    order.failure_reason = reason
+    try:
+        with transaction.atomic():
+            order.save(force_insert=True)
+            event = _placed(order, from_status=S.PROCESSING, reason=f"intake: {code}")
+            event.actor_id = None
+            event.save()
+    except IntegrityError:
+        return Order.objects.get(pk=order_id)
+    return order
 
 
 # --- Pay --------------------------------------------------------------------------------------------
@@ -101,7 +315,7 @@ def order_pay(
     expired = False
     with transaction.atomic():
         order = _locked_order(order_id=order_id, user=user)
-        if _is_overdue(order, now):
+        if order.is_overdue(now):
             _expire_locked(order, actor_id=None, reason="payment window closed (seen at payment)")
             expired = True
         elif order.status != S.PENDING_PAYMENT:
@@ -134,7 +348,7 @@ def order_cancel(
     expired = False
     with transaction.atomic():
         order = _locked_order(order_id=order_id, user=user)
-        if _is_overdue(order, now):
+        if order.is_overdue(now):
             _expire_locked(order, actor_id=None, reason="payment window closed (seen at cancel)")
             expired = True
         elif order.status != S.PENDING_PAYMENT:
@@ -150,11 +364,18 @@ def order_cancel(
 # --- Refund -----------------------------------------------------------------------------------------
 
 
-def _refund_locked(order: Order, *, actor_id: int | None, reason: str) -> int:
+def _refund_locked(order: Order, *, actor_id: int | None, reason: str, compensation_run_id: int | None = None) -> int:
     """Paid and unused -> refunded: stock and money back in the caller's transaction. Returns the
     amount credited."""
     _release_stock(order)
-    _transition(order, to=S.REFUNDED, actor_id=actor_id, reason=reason, extra_fields=["stock_released"])
+    _transition(
+        order,
+        to=S.REFUNDED,
+        actor_id=actor_id,
+        reason=reason,
+        extra_fields=["stock_released"],
+        compensation_run_id=compensation_run_id,
+    )
     if order.amount > 0:
         wallet_credit(
             user_id=order.user_id,
@@ -190,7 +411,7 @@ def order_expire(*, order_id: uuid.UUID, now: datetime | None = None, reason: st
     now = now or timezone.now()
     with transaction.atomic():
         order = Order.objects.select_for_update().filter(pk=order_id).first()
-        if order is None or not _is_overdue(order, now):
+        if order is None or not order.is_overdue(now):
             return False
         _expire_locked(order, actor_id=None, reason=reason)
     return True
@@ -211,7 +432,7 @@ def orders_expire_due(
     total = 0
     while True:
         with transaction.atomic():
-            qs = Order.objects.select_for_update(skip_locked=True).filter(status=S.PENDING_PAYMENT, expires_at__lte=now)
+            qs = Order.objects.select_for_update(skip_locked=True).overdue(now)
             if user_id is not None:
                 qs = qs.filter(user_id=user_id)
             batch = list(
@@ -219,18 +440,7 @@ def orders_expire_due(
             )
             for order in batch:
                 _release_stock(order)
-            if batch:
-                Order.objects.filter(pk__in=[o.pk for o in batch]).update(
-                    status=S.EXPIRED, stock_released=True, updated_at=timezone.now()
-                )
-                OrderEvent.objects.bulk_create(
-                    [
-                        OrderEvent(
-                            order_id=o.pk, from_status=S.PENDING_PAYMENT, to_status=S.EXPIRED, reason=reason[:255]
-                        )
-                        for o in batch
-                    ]
-                )
+            _transition_many(batch, from_status=S.PENDING_PAYMENT, to=S.EXPIRED, reason=reason, stock_released=True)
         total += len(batch)
         if len(batch) < batch_size:
             break
@@ -270,128 +480,63 @@ def order_use(*, order_id: uuid.UUID, user: AbstractBaseUser, organization_id: i
     return order
 
 
-# --- Compensation -----------------------------------------------------------------------------------
+# --- Withdrawal (the compensation's transitions; orders/compensation.py runs them) -----------------
 
 
-@dataclass
-class _RunTally:
-    refunded: int = 0
-    cancelled: int = 0
-    compensated: int = 0
-    skipped: int = 0
-    compensated_total: int = 0
-    refunded_total: int = 0
-    outcome: dict = field(default_factory=dict)
-
-
-def voucher_compensate(
-    *,
-    voucher_id: int,
-    amount: int,
-    message: str,
-    actor: AbstractBaseUser | None,
-    order_ids: Iterable[uuid.UUID] | None = None,
-) -> CompensationRun:
-    """Withdraw a sold voucher: delist it, refund every paid order (unpaid ones are cancelled), return their
-    stock, and credit each affected customer `amount` with `message`. Each order is handled in its
-    own transaction under its row lock; compensation credits use the ledger key
-    `compensation:<order id>`, so running it again pays nobody twice. Used coupons are skipped (the
-    benefit was consumed), and so are unpaid orders past their window (they expire here). The run
-    is recorded with what happened to every order."""
-    from coupons.models import Voucher
-
-    if amount < 0:
-        raise DomainError("validation_error", "Compensation cannot be negative.", details={"amount": ["Must be >= 0."]})
-    message = (message or "").strip()
-    if not message:
-        raise DomainError(
-            "validation_error", "A message for the customers is required.", details={"message": ["Required."]}
+def order_withdraw(*, order_id: uuid.UUID, run_id: int, actor_id: int | None, reason: str) -> tuple[Order, str | None]:
+    """Withdraw one order of a voucher that cannot be honoured, inside the caller's transaction:
+    paid -> refunded (money and unit back), unpaid -> cancelled (unit back); an unpaid order past its
+    window expires instead (it lapsed before the withdrawal). The row is locked first. Returns the
+    order and what happened ("refunded", "cancelled" or None)."""
+    order = _locked_order(order_id=order_id)
+    if order.is_overdue(timezone.now()):
+        _expire_locked(order, actor_id=None, reason="payment window closed (seen at compensation)")
+        return order, None
+    if order.status == S.PAID:
+        _refund_locked(order, actor_id=actor_id, reason=reason, compensation_run_id=run_id)
+        return order, "refunded"
+    if order.status == S.PENDING_PAYMENT:
+        _release_stock(order)
+        _transition(
+            order,
+            to=S.CANCELLED,
+            actor_id=actor_id,
+            reason=reason,
+            extra_fields=["stock_released"],
+            compensation_run_id=run_id,
         )
-    voucher = Voucher.objects.filter(pk=voucher_id).first()
-    if voucher is None:
-        raise DomainError("not_found", status=404)
-    if voucher.status == Voucher.Status.LISTED:
-        # Withdrawing means it stops selling first: the units the refunds return must not go
-        # straight back on sale.
-        from coupons.services import voucher_delist
+        return order, "cancelled"
+    return order, None
 
-        voucher_delist(voucher_id=voucher.pk)
-    run = CompensationRun.objects.create(
-        organization_id=voucher.organization_id,
-        voucher=voucher,
-        amount_per_order=amount,
-        message=message[:255],
-        actor_id=actor.pk if actor else None,
+
+def order_was_withdrawn(order: Order) -> bool:
+    """Whether a compensation run refunded or cancelled this order (a later run may still owe it
+    the compensation credit)."""
+    return order.events.filter(compensation_run__isnull=False, to_status__in=[S.REFUNDED, S.CANCELLED]).exists()
+
+
+def order_compensate(*, order: Order, run_id: int, actor_id: int | None, amount: int, message: str) -> bool:
+    """Credit the customer of a withdrawn order `amount`, once per order whatever runs repeat
+    (ledger key `compensation:<order id>`), with an event on the order. Inside the caller's
+    transaction, the order row locked. Returns whether this call credited."""
+    key = f"compensation:{order.pk}"
+    if LedgerEntry.objects.filter(wallet__user_id=order.user_id, idempotency_key=key).exists():
+        return False
+    wallet_credit(
+        user_id=order.user_id,
+        amount=amount,
+        kind=LedgerEntry.Kind.COMPENSATION,
+        idempotency_key=key,
+        order_id=order.pk,
+        reference=f"compensation_run:{run_id}",
+        memo=message,
     )
-    candidates = Order.objects.filter(voucher_id=voucher_id)
-    if order_ids is not None:
-        candidates = candidates.filter(pk__in=list(order_ids))
-    tally = _RunTally()
-    actor_id = actor.pk if actor else None
-    for oid in candidates.order_by("id").values_list("pk", flat=True):
-        _compensate_one(order_id=oid, run=run, amount=amount, message=message, actor_id=actor_id, tally=tally)
-    CompensationRun.objects.filter(pk=run.pk).update(
-        finished_at=timezone.now(),
-        refunded_count=tally.refunded,
-        cancelled_count=tally.cancelled,
-        compensated_count=tally.compensated,
-        skipped_count=tally.skipped,
-        compensated_total=tally.compensated_total,
-        refunded_total=tally.refunded_total,
-        outcome=tally.outcome,
+    OrderEvent.objects.create(
+        order=order,
+        from_status=order.status,
+        to_status=order.status,
+        actor_id=actor_id,
+        reason=f"compensated {amount} (run #{run_id}): {message}"[:255],
+        compensation_run_id=run_id,
     )
-    run.refresh_from_db()
-    log.info("compensation run %s on voucher %s: %s", run.pk, voucher_id, tally)
-    return run
-
-
-def _compensate_one(
-    *, order_id: uuid.UUID, run: CompensationRun, amount: int, message: str, actor_id: int | None, tally: _RunTally
-) -> None:
-    done: list[str] = []
-    why = f"withdrawn (compensation run #{run.pk}): {message}"
-    with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
-        if _is_overdue(order, timezone.now()):
-            # Its payment window closed before the withdrawal: it is expired, not withdrawn.
-            _expire_locked(order, actor_id=None, reason="payment window closed (seen at compensation)")
-        elif order.status == S.PAID:
-            tally.refunded_total += _refund_locked(order, actor_id=actor_id, reason=why)
-            tally.refunded += 1
-            done.append("refunded")
-        elif order.status == S.PENDING_PAYMENT:
-            _release_stock(order)
-            _transition(order, to=S.CANCELLED, actor_id=actor_id, reason=why, extra_fields=["stock_released"])
-            tally.cancelled += 1
-            done.append("cancelled")
-        eligible = bool(done) or (
-            order.status in (S.REFUNDED, S.CANCELLED)
-            and order.events.filter(reason__startswith="withdrawn (compensation run").exists()
-        )
-        if eligible and amount > 0:
-            key = f"compensation:{order.pk}"
-            already = LedgerEntry.objects.filter(wallet__user_id=order.user_id, idempotency_key=key).exists()
-            if not already:
-                wallet_credit(
-                    user_id=order.user_id,
-                    amount=amount,
-                    kind=LedgerEntry.Kind.COMPENSATION,
-                    idempotency_key=key,
-                    order_id=order.pk,
-                    reference=f"compensation_run:{run.pk}",
-                    memo=message,
-                )
-                OrderEvent.objects.create(
-                    order=order,
-                    from_status=order.status,
-                    to_status=order.status,
-                    actor_id=actor_id,
-                    reason=f"compensated {amount} (run #{run.pk}): {message}"[:255],
-                )
-                tally.compensated += 1
-                tally.compensated_total += amount
-                done.append("compensated")
-    if not done:
-        tally.skipped += 1
-        done.append(f"skipped ({order.status})")
-    tally.outcome[str(order_id)] = done
+    return True

@@ -5,27 +5,30 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from config.errors import DomainError
+from wallet.selectors import wallet_of
 
-from .selectors import effective_status, has_overdue_orders, orders_of_customer
-from .services import order_cancel, order_pay, order_refund, orders_expire_due
+from .selectors import effective_status, effective_status_label, orders_of_customer
+from .services import order_cancel, order_pay, order_refund
+from .tasks import expire_soon
 
 PAGE_SIZE = 100
 
 
 @login_required
 def my_orders(request):
-    if has_overdue_orders(user=request.user):
-        orders_expire_due(user_id=request.user.pk, reason="payment window closed (seen on read)")
+    now = timezone.now()
     orders = list(orders_of_customer(user=request.user)[:PAGE_SIZE])
     for order in orders:
-        order.shown_status = effective_status(order)
-    from wallet.services import wallet_get_or_create
-
-    wallet = wallet_get_or_create(user=request.user)
+        order.shown_status = effective_status(order, now)
+        order.shown_status_label = effective_status_label(order, now)
+    if any(order.is_overdue(now) for order in orders):
+        expire_soon(user_id=request.user.pk)
+    wallet = wallet_of(user=request.user)
     return render(request, "orders/my_orders.html", {"orders": orders, "wallet": wallet})
 
 

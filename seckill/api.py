@@ -11,7 +11,7 @@ from accounts.idempotency import idempotent
 from orders.serializers import OrderSerializer
 
 from .auth import CachedTokenAuthentication
-from .services import voucher_purchase
+from .purchase import voucher_purchase
 from .throttles import FastPurchaseThrottle
 
 # One bound serializer, reused: a ModelSerializer rebuilds its fields from the model on every
@@ -29,7 +29,6 @@ class PurchaseView(APIView):
         result = voucher_purchase(
             voucher_id=voucher_id,
             user=request.user,
-            idempotency_key=request.headers.get("Idempotency-Key"),
             peeked=getattr(request, "gate_peek", None),
         )
         return Response({"order": _order_body(result.order)}, status=202 if result.accepted_async else 201)

@@ -6,6 +6,17 @@ class SeckillConfig(AppConfig):
     name = "seckill"
 
     def ready(self) -> None:
+        from coupons import signals
+        from coupons.selectors import register_live_stock_source
+        from orders.selectors import register_pending_source
+
+        from . import receivers, selectors
         from .auth import connect_signals
 
         connect_signals()
+        signals.voucher_published.connect(receivers.on_voucher_published, dispatch_uid="seckill-published")
+        signals.voucher_changed.connect(receivers.on_voucher_changed, dispatch_uid="seckill-changed")
+        signals.units_added.connect(receivers.on_units_added, dispatch_uid="seckill-units-added")
+        signals.unit_returned.connect(receivers.on_unit_returned, dispatch_uid="seckill-unit-returned")
+        register_live_stock_source(selectors.live_stock)
+        register_pending_source(selectors.pending_order)

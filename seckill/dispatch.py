@@ -28,9 +28,9 @@ _counts = {"queued": 0, "handed": 0}
 
 
 def _eager() -> bool:
-    from config.celery import app
+    from celery import current_app
 
-    return bool(app.conf.task_always_eager)
+    return bool(current_app.conf.task_always_eager)
 
 
 def submit(order: dict) -> None:

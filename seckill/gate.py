@@ -24,6 +24,7 @@ import logging
 import threading
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 
@@ -40,104 +41,24 @@ NOT_LOADED = 9
 
 ORDER_INDEX_TTL = 24 * 3600
 
-# KEYS: stock, buyers, meta, pending.  ARGV: user id, order id, now (epoch ms).
-# Returns {code, n}: n is the stock left after an OK, or the units held for LIMIT.
-PURCHASE_LUA = """
-local meta = redis.call('HMGET', KEYS[3], 'status', 'begins', 'ends', 'limit')
-local stock = redis.call('GET', KEYS[1])
-if not meta[1] or not stock then return {9, 0} end
-if meta[1] ~= 'listed' then return {5, 0} end
-local now = tonumber(ARGV[3])
-if meta[2] and meta[2] ~= '' and now < tonumber(meta[2]) then return {3, 0} end
-if meta[3] and meta[3] ~= '' and now >= tonumber(meta[3]) then return {4, 0} end
-stock = tonumber(stock)
-if stock <= 0 then return {1, 0} end
-local held = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
-if held >= tonumber(meta[4] or '1') then return {2, held} end
-redis.call('SET', KEYS[1], stock - 1)
-redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
-redis.call('HSET', KEYS[4], ARGV[2], ARGV[1] .. ':' .. ARGV[3])
-return {0, stock - 1}
-"""
 
-# KEYS: stock, buyers, meta, pending.  ARGV: stock, n meta pairs count, meta pairs..., buyer pairs...
-# Writes the meta always; stock and buyers only when the stock key is missing (first loader wins).
-# Returns 1 when it loaded the stock, 0 when the gate was already loaded.
-LOAD_LUA = """
-local npairs = tonumber(ARGV[2])
-local i = 3
-for _ = 1, npairs do
-  redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
-  i = i + 2
-end
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('DEL', KEYS[2])
-while i < #ARGV do
-  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
-  i = i + 2
-end
-redis.call('SET', KEYS[1], ARGV[1])
-return 1
-"""
+LUA_DIR = Path(__file__).resolve().parent / "lua"
 
-# KEYS: stock, buyers.  ARGV: user id, units to add to stock (0 or 1).
-# A cancel, expiry or refund: the unit and the buyer's slot come back (only into a loaded gate).
-RELEASE_LUA = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if tonumber(ARGV[2]) > 0 then redis.call('INCRBY', KEYS[1], ARGV[2]) end
-local held = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
-if held > 1 then redis.call('HINCRBY', KEYS[2], ARGV[1], -1)
-elseif held == 1 then redis.call('HDEL', KEYS[2], ARGV[1]) end
-return 1
-"""
 
-# KEYS: stock, buyers, pending.  ARGV: order id, user id, give the unit back (0/1).
-# The intake refused or gave up an accepted order: once per order (guarded by HDEL on pending).
-GIVEBACK_LUA = """
-if redis.call('HDEL', KEYS[3], ARGV[1]) == 0 then return 0 end
-if tonumber(ARGV[3]) > 0 and redis.call('EXISTS', KEYS[1]) == 1 then redis.call('INCR', KEYS[1]) end
-local held = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')
-if held > 1 then redis.call('HINCRBY', KEYS[2], ARGV[2], -1)
-elseif held == 1 then redis.call('HDEL', KEYS[2], ARGV[2]) end
-return 1
-"""
-
-# KEYS: stock, buyers, pending, recon.  ARGV: observed stock, new stock, nb, np, the nb observed
-# buyer pairs, the np observed pending order ids, then the new buyer pairs. Compare-and-set repair
-# by the reconciliation: applies only if stock, buyers and pending are exactly as observed (a sale
-# and a release in between leave the stock and the counts unchanged but not the buyers).
-REPAIR_LUA = """
-local stock = redis.call('GET', KEYS[1])
-if not stock or stock ~= ARGV[1] then return 0 end
-local nb, np = tonumber(ARGV[3]), tonumber(ARGV[4])
-if redis.call('HLEN', KEYS[2]) ~= nb or redis.call('HLEN', KEYS[3]) ~= np then return 0 end
-local i = 5
-for _ = 1, nb do
-  if redis.call('HGET', KEYS[2], ARGV[i]) ~= ARGV[i + 1] then return 0 end
-  i = i + 2
-end
-for _ = 1, np do
-  if redis.call('HEXISTS', KEYS[3], ARGV[i]) == 0 then return 0 end
-  i = i + 1
-end
-redis.call('SET', KEYS[1], ARGV[2])
-redis.call('DEL', KEYS[2])
-while i < #ARGV do
-  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
-  i = i + 2
-end
-redis.call('DEL', KEYS[4])
-return 1
-"""
+def _lua(name: str) -> str:
+    return (LUA_DIR / f"{name}.lua").read_text()
 
 
 class _Scripts:
+    """The gate's Lua scripts (seckill/lua/*.lua), registered once per client: each declares every
+    key it touches in KEYS, all of one voucher under one hash tag (Redis Cluster routes it whole)."""
+
     def __init__(self, client):
-        self.purchase = client.register_script(PURCHASE_LUA)
-        self.load = client.register_script(LOAD_LUA)
-        self.release = client.register_script(RELEASE_LUA)
-        self.giveback = client.register_script(GIVEBACK_LUA)
-        self.repair = client.register_script(REPAIR_LUA)
+        self.purchase = client.register_script(_lua("purchase"))
+        self.load = client.register_script(_lua("load"))
+        self.release = client.register_script(_lua("release"))
+        self.giveback = client.register_script(_lua("giveback"))
+        self.repair = client.register_script(_lua("repair"))
 
 
 _lock = threading.Lock()
@@ -221,12 +142,6 @@ def peek(voucher_id: int) -> tuple[dict[str, str], int | None]:
     return meta, (None if stock is None else int(stock))
 
 
-def try_take(*, voucher_id: int, user_id: int, order_id: uuid.UUID, now_ms: int) -> tuple[int, int]:
-    k = keys(voucher_id)
-    code, n = scripts().purchase(keys=[k.stock, k.buyers, k.meta, k.pending], args=[user_id, str(order_id), now_ms])
-    return int(code), int(n)
-
-
 def take_and_index(*, voucher_id: int, user_id: int, order_id: uuid.UUID, now_ms: int) -> tuple[int, int]:
     """The purchase script and the order's index key in one round trip. The index is written
     whatever the answer (refusals after the peek are rare) and removed when the script refused."""
@@ -250,21 +165,12 @@ def gate_done_many(pairs: list[tuple[int, str]]) -> None:
     pipe.execute()
 
 
-def remember_order(*, order_id: uuid.UUID, voucher_id: int, user_id: int, accepted_ms: int) -> None:
-    """Index an accepted order by id, so GET /orders/{id} can answer `processing` before the row exists."""
-    client().set(order_index_key(order_id), f"{voucher_id}:{user_id}:{accepted_ms}", ex=ORDER_INDEX_TTL)
-
-
 def order_index(order_id) -> tuple[int, int, int] | None:
     raw = client().get(order_index_key(order_id))
     if not raw:
         return None
     voucher_id, user_id, accepted_ms = (int(x) for x in raw.split(":"))
     return voucher_id, user_id, accepted_ms
-
-
-def is_pending(*, voucher_id: int, order_id) -> bool:
-    return bool(client().hexists(keys(voucher_id).pending, str(order_id)))
 
 
 # --- loading and changes from the database ---------------------------------------------------------
@@ -398,8 +304,3 @@ def gate_repair(
     for user_id, count in buyers.items():
         args += [user_id, count]
     return bool(scripts().repair(keys=[k.stock, k.buyers, k.pending, k.recon], args=args))
-
-
-def gate_drop(voucher_id: int) -> None:
-    k = keys(voucher_id)
-    client().delete(k.stock, k.buyers, k.meta, k.recon)

@@ -26,6 +26,7 @@ from coupons.services import alert_raise
 from orders.models import Order
 
 from . import conf, gate
+from .intake import gate_tidy
 
 log = logging.getLogger("parkmarket.seckill")
 
@@ -123,7 +124,6 @@ def _parse_pending(raw: dict[str, str]) -> dict[str, tuple[int, int]]:
 
 
 def _reconcile_gate(voucher: Voucher, report: dict, *, repair_now: bool) -> None:
-    from . import services
     from .tasks import intake_order
 
     k = gate.keys(voucher.pk)
@@ -135,7 +135,7 @@ def _reconcile_gate(voucher: Voucher, report: dict, *, repair_now: bool) -> None
     if pending:
         written = list(Order.objects.filter(pk__in=list(pending)).only("id", "status", "failure_code", "user_id"))
         for order in written:
-            services._tidy(order, voucher_id=voucher.pk, user_id=order.user_id)
+            gate_tidy(order, voucher_id=voucher.pk, user_id=order.user_id)
             report.setdefault("tidied", []).append(str(order.pk))
         stale_before = int(time.time() * 1000) - conf.pending_stale_seconds() * 1000
         written_ids = {str(o.pk) for o in written}

@@ -1,19 +1,30 @@
-"""Reads of the purchase gate."""
+"""Reads of the flash-sale gate that other apps consult through their registries (seckill/apps.py):
+an accepted order before its row exists, and a sale's live stock."""
 
+import logging
 import uuid
-from datetime import UTC, datetime
+
+from django.conf import settings
+
+from coupons.models import Voucher
+from orders.models import Order
+from orders.selectors import processing_order
 
 from . import gate
+from .purchase import epoch_ms_to_datetime
+
+log = logging.getLogger("parkmarket.seckill")
 
 
-def pending_order(*, user_id: int, order_id: uuid.UUID) -> dict | None:
-    """An order the Redis gate accepted that the intake has not written yet, as the API shows it
-    (status `processing`), or None. Another customer's order is None (a 404 for the caller)."""
-    if not gate.enabled() and not _redis_configured():
+def pending_order(user_id: int, order_id: uuid.UUID) -> Order | None:
+    """An order the Redis gate accepted that the intake has not written yet (status `processing`),
+    or None. Another customer's order is None (a 404 for the caller)."""
+    if not settings.REDIS_URL:
         return None
     try:
         found = gate.order_index(order_id)
-    except Exception:
+    except Exception:  # Redis unreachable: the order reads as not found, as without the gate
+        log.warning("seckill order index unreachable for %s", order_id, exc_info=True)
         return None
     if found is None:
         return None
@@ -24,28 +35,32 @@ def pending_order(*, user_id: int, order_id: uuid.UUID) -> dict | None:
         meta = gate.client().hgetall(gate.keys(voucher_id).meta)
     except Exception:
         meta = {}
-    from rest_framework.fields import DateTimeField
-
-    amount = int(meta["price"]) if meta.get("price") else None
-    if amount is None:
-        from coupons.models import Voucher
-
-        amount = Voucher.objects.filter(pk=voucher_id).values_list("price", flat=True).first()
-
-    created = datetime.fromtimestamp(accepted_ms / 1000, tz=UTC)
-    return {
-        "id": str(order_id),
-        "voucher": voucher_id,
-        "status": "processing",
-        "amount": amount,
-        "created_at": DateTimeField().to_representation(created),
-        "expires_at": None,
-        "paid_at": None,
-        "failure_code": "",
-    }
+    if meta.get("price"):
+        amount, organization_id, limit = int(meta["price"]), int(meta["org"]), int(meta["limit"])
+    else:
+        voucher = Voucher.objects.filter(pk=voucher_id).first()
+        if voucher is None:
+            return None
+        amount, organization_id, limit = voucher.price, voucher.organization_id, voucher.per_user_limit
+    return processing_order(
+        order_id=order_id,
+        user_id=user_id,
+        voucher_id=voucher_id,
+        organization_id=organization_id,
+        amount=amount,
+        single_slot=limit == 1,
+        accepted_at=epoch_ms_to_datetime(accepted_ms),
+    )
 
 
-def _redis_configured() -> bool:
-    from django.conf import settings
-
-    return bool(settings.REDIS_URL)
+def live_stock(voucher: Voucher) -> int | None:
+    """The gate's stock of a flash sale it holds; None when the gate is off, does not hold the sale
+    or cannot be reached (the database's figure stands)."""
+    if not gate.enabled() or voucher.kind != Voucher.Kind.SECKILL:
+        return None
+    try:
+        _meta, stock = gate.peek(voucher.pk)
+    except Exception:
+        log.warning("seckill gate unreachable for the live stock of voucher %s", voucher.pk, exc_info=True)
+        return None
+    return stock

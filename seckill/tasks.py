@@ -9,7 +9,7 @@ import logging
 
 from celery import shared_task
 
-from . import conf, services
+from . import conf, intake
 
 log = logging.getLogger("parkmarket.seckill")
 
@@ -18,13 +18,13 @@ log = logging.getLogger("parkmarket.seckill")
 def intake_order(self, *, order_id: str, voucher_id: int, user_id: int, accepted_ms: int) -> str:
     """Write one accepted order through the database gate. Idempotent by order id."""
     try:
-        return services.intake_write(
+        return intake.intake_write(
             order_id=order_id, voucher_id=voucher_id, user_id=user_id, accepted_ms=accepted_ms
         ).status
     except Exception as exc:  # every failure is retried, then compensated: an accepted order is never dropped
         attempt = self.request.retries
         if attempt >= conf.intake_max_retries():
-            return services.intake_give_up(
+            return intake.intake_give_up(
                 order_id=order_id,
                 voucher_id=voucher_id,
                 user_id=user_id,
@@ -42,7 +42,7 @@ def intake_orders(self, *, orders: list[dict]) -> int:
     other than a refusal (the database is down, ...), every order becomes its own `intake_order`
     task, with its own retries and its own give-up."""
     try:
-        return services.intake_write_batch(orders)
+        return intake.intake_write_batch(orders)
     except Exception as exc:  # nothing is dropped: each order gets retried on its own
         log.warning("seckill intake batch of %s failed (%r): one task per order", len(orders), exc)
         for order in orders:

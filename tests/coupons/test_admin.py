@@ -83,7 +83,7 @@ def test_saving_a_live_sale_in_the_admin_never_writes_back_a_stock_read_before_a
 
     from coupons.admin import VoucherAdmin
     from orders.models import Order
-    from seckill.services import purchase_through_database
+    from orders.services import order_place
     from tests.factories import UserFactory
 
     operator = OperatorFactory()
@@ -97,7 +97,7 @@ def test_saving_a_live_sale_in_the_admin_never_writes_back_a_stock_read_before_a
 
         def buy():
             try:
-                purchase_through_database(voucher=Voucher.objects.get(pk=voucher.pk), user_id=buyer.pk)
+                order_place(voucher=Voucher.objects.get(pk=voucher.pk), user_id=buyer.pk)
             except BaseException as exc:  # surfaced below
                 errors.append(exc)
             finally:

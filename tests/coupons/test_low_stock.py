@@ -8,7 +8,7 @@ from django.core import mail
 from coupons.models import Alert, Voucher
 from coupons.services import voucher_restock
 from coupons.tasks import scan_low_stock
-from seckill.services import voucher_purchase
+from seckill.purchase import voucher_purchase
 from tests.factories import OperatorFactory, SeckillVoucherFactory
 
 from ..seckill.conftest import make_users, race

@@ -209,7 +209,7 @@ def test_a_published_limit_cannot_drop_to_one_under_orders_taken_at_a_higher_lim
     is false); a limit lowered to 1 would leave the database gate counting nothing, and a customer
     already holding one could buy again."""
     from orders.models import Order
-    from seckill.services import voucher_purchase
+    from seckill.purchase import voucher_purchase
 
     settings.SECKILL_GATE = "db"
     voucher = VoucherFactory(organization=operator.organization, stock=10, per_user_limit=2)

@@ -41,11 +41,11 @@ def test_customer_buys_a_flash_sale_voucher_through_the_page(page, settings):
     page.wait_for_selector("[data-testid=outcome]:text-matches('You got one|Confirmed!')")
     assert page.locator("[data-testid=orders-link] a").get_attribute("href") == "/orders/"
     order = Order.objects.get(voucher=voucher, user__username="racer")
-    assert order.status == Order.Status.PENDING_PAYMENT and order.gate == "redis"
+    assert order.status == Order.Status.PENDING_PAYMENT and order.accepted_by == "redis"
 
     # Remaining stock follows without a reload, including other customers' purchases.
     page.wait_for_selector("[data-testid=stock]:has-text('4')")
-    from seckill.services import voucher_purchase
+    from seckill.purchase import voucher_purchase
 
     voucher_purchase(voucher_id=voucher.pk, user=UserFactory())
     page.wait_for_selector("[data-testid=stock]:has-text('3')", timeout=5_000)

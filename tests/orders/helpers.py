@@ -4,7 +4,7 @@ from django.db.models import Sum
 
 from coupons.models import Voucher
 from orders.models import Order
-from seckill.services import voucher_purchase
+from seckill.purchase import voucher_purchase
 from tests.factories import UserFactory
 from wallet.models import LedgerEntry, Wallet
 from wallet.services import wallet_credit

@@ -140,8 +140,8 @@ def test_compensation_form_refuses_bad_amounts(client, two_orgs, amount):
 
 
 def test_operator_sees_only_their_transitions_and_compensation_runs(client, two_orgs):
+    from orders.compensation import voucher_compensate
     from orders.models import OrderEvent
-    from orders.services import voucher_compensate
 
     op, (mine, theirs), _, (oa, ob) = two_orgs
     my_run = voucher_compensate(voucher_id=mine.pk, amount=1, message="Mine closed", actor=None)

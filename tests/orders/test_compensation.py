@@ -1,8 +1,9 @@
 import pytest
 
 from config.errors import DomainError
+from orders.compensation import voucher_compensate
 from orders.models import CompensationRun, Order, OrderEvent
-from orders.services import order_pay, voucher_compensate
+from orders.services import order_pay
 from tests.factories import OperatorFactory, VoucherFactory
 from wallet.models import LedgerEntry
 

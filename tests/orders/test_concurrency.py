@@ -9,8 +9,9 @@ from django.db import connection
 from django.utils import timezone
 
 from config.errors import DomainError
+from orders.compensation import voucher_compensate
 from orders.models import Order
-from orders.services import order_cancel, order_expire, order_pay, order_refund, voucher_compensate
+from orders.services import order_cancel, order_expire, order_pay, order_refund
 from tests.conftest import auth_client
 from tests.factories import VoucherFactory
 from wallet.models import LedgerEntry

@@ -285,13 +285,29 @@ def test_order_detail_falls_back_to_the_gate_for_a_processing_order(monkeypatch)
     oid = uuid.uuid4()
     seen = {}
 
-    def fake_pending(*, user_id, order_id):
-        seen.update(user_id=user_id, order_id=order_id)
-        return {"id": str(order_id), "voucher": 1, "status": "processing", "amount": 100}
+    from django.utils import timezone
 
-    monkeypatch.setattr("orders.api.pending_order", fake_pending)
+    from orders import selectors
+
+    v = VoucherFactory()
+
+    def fake_source(user_id, order_id):
+        """A pending-order source (the flash-sale gate registers one): it knows this order."""
+        seen.update(user_id=user_id, order_id=order_id)
+        return selectors.processing_order(
+            order_id=order_id,
+            user_id=user_id,
+            voucher_id=v.pk,
+            organization_id=v.organization_id,
+            amount=100,
+            single_slot=True,
+            accepted_at=timezone.now(),
+        )
+
+    monkeypatch.setattr(selectors, "_pending_sources", [fake_source])
     res = auth_client(u).get(f"/api/v1/orders/{oid}")
-    assert res.status_code == 200 and res.json()["status"] == "processing"
+    assert res.status_code == 200
+    assert res.json()["status"] == "processing" and res.json()["voucher"] == v.pk and res.json()["amount"] == 100
     assert seen == {"user_id": u.pk, "order_id": oid}
 
 

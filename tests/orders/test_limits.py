@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from config.errors import DomainError
 from orders.models import Order, PurchaseLimitRule
-from seckill.services import voucher_purchase
+from seckill.purchase import voucher_purchase
 from tests.factories import OrganizationFactory, SeckillVoucherFactory, VoucherFactory
 
 from .helpers import customer, stock

@@ -15,7 +15,7 @@ from config.errors import DomainError
 from coupons.models import Voucher
 from orders.models import Order
 from orders.services import order_cancel, order_pay, order_refund, orders_expire_due
-from seckill.services import voucher_purchase
+from seckill.purchase import voucher_purchase
 from tests.factories import UserFactory, VoucherFactory
 from wallet.models import LedgerEntry, TopUp, Wallet
 from wallet.services import topup_start

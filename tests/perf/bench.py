@@ -433,8 +433,8 @@ def wait_for_intake(voucher_id: int, expected: int, timeout: float = 180) -> flo
 PGBENCH_SCRIPT = """\\set uid random(:umin, :umax)
 BEGIN;
 UPDATE coupons_voucher SET stock = stock - 1, sold_count = sold_count + 1 WHERE id = :vid AND stock > 0;
-INSERT INTO orders_order (id, user_id, voucher_id, organization_id, status, amount, single_slot, gate, created_at,
-  updated_at, expires_at, stock_released, failure_code, failure_reason)
+INSERT INTO orders_order (id, user_id, voucher_id, organization_id, status, amount, single_slot, accepted_by,
+  created_at, updated_at, expires_at, stock_released, failure_code, failure_reason)
   VALUES (gen_random_uuid(), :uid, :vid, :org, 'pending_payment', 100, false, 'pgbench', now(), now(),
   now() + interval '15 minutes', false, '', '');
 END;

@@ -13,9 +13,9 @@ from django.db import OperationalError
 from coupons.models import Alert
 from orders.ids import new_order_id
 from orders.models import Order
-from seckill import gate, services
+from seckill import gate, intake
+from seckill.purchase import voucher_purchase
 from seckill.reconcile import reconcile_all
-from seckill.services import voucher_purchase
 from seckill.tasks import intake_order
 from tests.factories import OperatorFactory, OrderFactory, SeckillVoucherFactory, UserFactory
 
@@ -31,7 +31,7 @@ def _live(voucher):
 def _drain_broker_pending(voucher):
     """What a worker would do with the queued messages: run each pending entry's intake."""
     for order_id, (user_id, accepted_ms) in gate.pending_entries(voucher.pk).items():
-        services.intake_write(order_id=order_id, voucher_id=voucher.pk, user_id=user_id, accepted_ms=accepted_ms)
+        intake.intake_write(order_id=order_id, voucher_id=voucher.pk, user_id=user_id, accepted_ms=accepted_ms)
 
 
 # --- scripts and missing keys ---------------------------------------------------------------------
@@ -41,14 +41,17 @@ def test_lua_refuses_to_sell_from_missing_keys(redis_gate):
     voucher = SeckillVoucherFactory(stock=3)
     k = gate.keys(voucher.pk)
     oid = new_order_id()
-    assert gate.try_take(voucher_id=voucher.pk, user_id=1, order_id=oid, now_ms=gate_now()) == (gate.NOT_LOADED, 0)
+    assert gate.take_and_index(voucher_id=voucher.pk, user_id=1, order_id=oid, now_ms=gate_now()) == (
+        gate.NOT_LOADED,
+        0,
+    )
     assert not gate.client().exists(k.stock, k.buyers, k.pending)
     gate.gate_load(voucher)
     gate.client().delete(k.stock)
-    assert gate.try_take(voucher_id=voucher.pk, user_id=1, order_id=oid, now_ms=gate_now())[0] == gate.NOT_LOADED
+    assert gate.take_and_index(voucher_id=voucher.pk, user_id=1, order_id=oid, now_ms=gate_now())[0] == gate.NOT_LOADED
     gate.gate_load(voucher)
     gate.client().delete(k.meta)
-    assert gate.try_take(voucher_id=voucher.pk, user_id=1, order_id=oid, now_ms=gate_now())[0] == gate.NOT_LOADED
+    assert gate.take_and_index(voucher_id=voucher.pk, user_id=1, order_id=oid, now_ms=gate_now())[0] == gate.NOT_LOADED
     assert gate.client().get(k.stock) == "3" and not gate.client().exists(k.pending)
     # The service loads the gate from the database and sells.
     result = voucher_purchase(voucher_id=voucher.pk, user=UserFactory())
@@ -117,7 +120,7 @@ def test_flush_while_orders_wait_for_the_intake_fails_extras_instead_of_oversell
     queued.update(gate.pending_entries(voucher.pk))
     assert len(queued) == 80
     for order_id, (user_id, ms) in queued.items():
-        services.intake_write(order_id=order_id, voucher_id=voucher.pk, user_id=user_id, accepted_ms=ms)
+        intake.intake_write(order_id=order_id, voucher_id=voucher.pk, user_id=user_id, accepted_ms=ms)
     voucher.refresh_from_db()
     assert _live(voucher) == 50 and voucher.stock == 0
     failed = Order.objects.filter(voucher=voucher, status=Order.Status.FAILED)
@@ -161,7 +164,7 @@ def test_worker_killed_between_commit_and_tidy_is_tidied(redis_gate, queued_inta
     monkeypatch.setattr(gate, "gate_done", lambda **kw: (_ for _ in ()).throw(SystemExit("killed")))
     user_id, ms = pending[str(order.pk)]
     with pytest.raises(SystemExit):
-        services.intake_write(order_id=str(order.pk), voucher_id=voucher.pk, user_id=user_id, accepted_ms=ms)
+        intake.intake_write(order_id=str(order.pk), voucher_id=voucher.pk, user_id=user_id, accepted_ms=ms)
     monkeypatch.undo()
     assert Order.objects.filter(pk=order.pk, status=Order.Status.PENDING_PAYMENT).exists()
     assert gate.client().hlen(gate.keys(voucher.pk).pending) == 1
@@ -182,7 +185,7 @@ def test_intake_is_idempotent_by_order_id(redis_gate, queued_intake):
     order2 = voucher_purchase(voucher_id=voucher2.pk, user=UserFactory()).order
     (user2, ms2) = gate.pending_entries(voucher2.pk)[str(order2.pk)]
     kw2 = {"order_id": str(order2.pk), "voucher_id": voucher2.pk, "user_id": user2, "accepted_ms": ms2}
-    race(lambda: services.intake_write(**kw2), [()] * 6, workers=6)
+    race(lambda: intake.intake_write(**kw2), [()] * 6, workers=6)
     for v in (voucher, voucher2):
         v.refresh_from_db()
         assert v.stock == 4 and Order.objects.filter(voucher=v).count() == 1
@@ -213,7 +216,7 @@ def _retries_then_give_up(monkeypatch):
         calls.append(1)
         raise OperationalError("could not connect to server")
 
-    monkeypatch.setattr(services, "purchase_through_database", down)
+    monkeypatch.setattr(intake, "order_place", down)
     result = intake_order.apply(
         kwargs={"order_id": str(order.pk), "voucher_id": voucher.pk, "user_id": user_id, "accepted_ms": ms},
         throw=False,
@@ -284,7 +287,7 @@ def test_drift_is_repaired_when_seen_twice(redis_gate):
 def test_stock_return_gives_the_unit_and_the_slot_back_to_the_gate(redis_gate):
     from django.db import transaction
 
-    from coupons.services import voucher_stock_return
+    from coupons.services import voucher_return_unit
 
     voucher = SeckillVoucherFactory(stock=2)
     user = UserFactory()
@@ -292,7 +295,7 @@ def test_stock_return_gives_the_unit_and_the_slot_back_to_the_gate(redis_gate):
     assert gate.peek(voucher.pk)[1] == 1
     with transaction.atomic():
         Order.objects.filter(pk=order.pk).update(status=Order.Status.CANCELLED, stock_released=True)
-        voucher_stock_return(voucher_id=voucher.pk, user_id=user.pk, order_id=order.pk)
+        voucher_return_unit(voucher_id=voucher.pk, user_id=user.pk, order_id=order.pk)
         assert gate.peek(voucher.pk)[1] == 1  # only after the commit
     assert gate.peek(voucher.pk)[1] == 2
     assert voucher_purchase(voucher_id=voucher.pk, user=user).accepted_async
@@ -345,7 +348,7 @@ def test_batched_intake_writes_a_burst_in_one_go_and_explains_refusals_one_by_on
         {"order_id": oid, "voucher_id": voucher.pk, "user_id": uid, "accepted_ms": ms}
         for oid, (uid, ms) in gate.pending_entries(voucher.pk).items()
     ]
-    assert services.intake_write_batch(batch[:4]) == 4
+    assert intake.intake_write_batch(batch[:4]) == 4
     # A redelivery overlapping the first batch, plus the rest: the written ones are only tidied.
     assert intake_orders.apply(kwargs={"orders": batch}).result == 6
     voucher.refresh_from_db()
@@ -361,7 +364,7 @@ def test_batched_intake_writes_a_burst_in_one_go_and_explains_refusals_one_by_on
         {"order_id": oid, "voucher_id": voucher.pk, "user_id": uid, "accepted_ms": ms}
         for oid, (uid, ms) in gate.pending_entries(voucher.pk).items()
     ]
-    assert services.intake_write_batch(extra) == 0
+    assert intake.intake_write_batch(extra) == 0
     failed = Order.objects.filter(voucher=voucher, status=Order.Status.FAILED)
     assert failed.count() == 2 and {o.failure_code for o in failed} == {"sold_out"}
     assert _live(voucher) == 10
@@ -451,7 +454,7 @@ def test_the_gate_repair_applies_only_to_the_state_it_observed(redis_gate):
     let the gate accept them twice); on an unchanged gate it applies."""
     from django.db import transaction
 
-    from coupons.services import voucher_stock_return
+    from coupons.services import voucher_return_unit
     from seckill.reconcile import _snapshot
 
     voucher = SeckillVoucherFactory(stock=10)
@@ -463,7 +466,7 @@ def test_the_gate_repair_applies_only_to_the_state_it_observed(redis_gate):
     voucher_purchase(voucher_id=voucher.pk, user=second)
     with transaction.atomic():
         Order.objects.filter(pk=order.pk).update(status=Order.Status.CANCELLED, stock_released=True)
-        voucher_stock_return(voucher_id=voucher.pk, user_id=first.pk, order_id=order.pk)
+        voucher_return_unit(voucher_id=voucher.pk, user_id=first.pk, order_id=order.pk)
     assert gate.peek(voucher.pk)[1] == 9 and not gate.pending_entries(voucher.pk)
 
     stale = dict(observed_stock=stock, observed_buyers=buyers, observed_pending=list(pending))

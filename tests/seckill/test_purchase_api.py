@@ -1,5 +1,6 @@
 """POST /api/v1/vouchers/{id}/purchase through both gates: answers, errors, idempotency, queries."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -32,7 +33,7 @@ def test_database_gate_answers_201_with_a_written_order(db_gate):
     assert order["status"] == "pending_payment" and order["amount"] == 150 and order["voucher"] == voucher.pk
     assert order["expires_at"]
     row = Order.objects.get(pk=order["id"])
-    assert row.user == user and row.gate == "db"
+    assert row.user == user and row.accepted_by == "db"
     voucher.refresh_from_db()
     assert voucher.stock == 2 and voucher.sold_count == 1
 
@@ -46,7 +47,7 @@ def test_redis_gate_answers_202_processing_and_the_intake_writes_it(redis_gate):
     assert order["status"] == "processing" and order["amount"] == 150 and order["voucher"] == voucher.pk
     # Tests run Celery eagerly: the intake has written it through the database gate already.
     row = Order.objects.get(pk=order["id"])
-    assert row.status == Order.Status.PENDING_PAYMENT and row.gate == "redis" and row.user == user
+    assert row.status == Order.Status.PENDING_PAYMENT and row.accepted_by == "redis" and row.user == user
     voucher.refresh_from_db()
     assert voucher.stock == 2
     assert gate.peek(voucher.pk)[1] == 2
@@ -60,10 +61,13 @@ def test_accepted_order_reads_processing_before_the_intake_runs(redis_gate, queu
     assert res.status_code == 202
     order_id = res.json()["order"]["id"]
     assert not Order.objects.filter(pk=order_id).exists()
-    pending = pending_order(user_id=user.pk, order_id=order_id)
-    assert pending["status"] == "processing" and pending["id"] == order_id and pending["amount"] == 150
-    assert set(pending) == {"id", "voucher", "status", "amount", "created_at", "expires_at", "paid_at", "failure_code"}
-    assert pending_order(user_id=other.pk, order_id=order_id) is None
+    pending = pending_order(user.pk, uuid.UUID(order_id))
+    assert pending.status == "processing" and str(pending.pk) == order_id and pending.amount == 150
+    assert pending.voucher_id == voucher.pk and pending.user_id == user.pk
+    assert pending_order(other.pk, uuid.UUID(order_id)) is None
+    body = auth_client(user).get(f"/api/v1/orders/{order_id}").json()
+    assert set(body) == {"id", "voucher", "status", "amount", "created_at", "expires_at", "paid_at", "failure_code"}
+    assert body["status"] == "processing" and body["amount"] == 150 and body["expires_at"] is None
 
 
 @pytest.mark.parametrize("gate_fixture", ["db_gate", "redis_gate"])

@@ -9,8 +9,9 @@ from django.utils import timezone
 
 from coupons.models import Voucher
 from orders.models import Order
+from orders.services import order_place
 from seckill import gate
-from seckill.services import purchase_through_database, voucher_purchase
+from seckill.purchase import voucher_purchase
 from tests.factories import SeckillVoucherFactory
 
 from .conftest import make_users, race
@@ -86,14 +87,12 @@ def test_window_edges_in_the_database_gate(db_gate):
     from config.errors import DomainError
 
     with pytest.raises(DomainError) as exc:
-        purchase_through_database(voucher=voucher, user_id=users[0].pk, accepted_at=begins - timedelta(microseconds=1))
+        order_place(voucher=voucher, user_id=users[0].pk, accepted_at=begins - timedelta(microseconds=1))
     assert exc.value.code == "not_started"
-    purchase_through_database(voucher=voucher, user_id=users[1].pk, accepted_at=begins)
-    purchase_through_database(
-        voucher=voucher, user_id=users[2].pk, accepted_at=voucher.ends_at - timedelta(microseconds=1)
-    )
+    order_place(voucher=voucher, user_id=users[1].pk, accepted_at=begins)
+    order_place(voucher=voucher, user_id=users[2].pk, accepted_at=voucher.ends_at - timedelta(microseconds=1))
     with pytest.raises(DomainError) as exc:
-        purchase_through_database(voucher=voucher, user_id=users[3].pk, accepted_at=voucher.ends_at)
+        order_place(voucher=voucher, user_id=users[3].pk, accepted_at=voucher.ends_at)
     assert exc.value.code == "ended"
     _assert_sold_exactly(voucher, 2)
 
@@ -107,7 +106,7 @@ def test_window_edges_in_the_redis_gate(redis_gate):
     from orders.ids import new_order_id
 
     def take(user_id, now_ms):
-        return gate.try_take(voucher_id=voucher.pk, user_id=user_id, order_id=new_order_id(), now_ms=now_ms)[0]
+        return gate.take_and_index(voucher_id=voucher.pk, user_id=user_id, order_id=new_order_id(), now_ms=now_ms)[0]
 
     assert take(1, b - 1) == gate.NOT_STARTED
     assert take(2, b) == gate.OK
@@ -170,7 +169,7 @@ def test_a_purchase_queued_behind_a_delist_takes_nothing_once_it_commits(db_gate
             with connection.cursor() as cur:
                 cur.execute("SELECT pg_backend_pid()")
                 pid.append(cur.fetchone()[0])
-            purchase_through_database(voucher=stale, user_id=user.pk)
+            order_place(voucher=stale, user_id=user.pk)
             outcome["result"] = "bought"
         except DomainError as exc:
             outcome["result"] = exc.code
@@ -200,6 +199,6 @@ def test_a_purchase_with_a_stale_read_of_a_delisted_voucher_is_refused(db_gate):
     stale = Voucher.objects.get(pk=voucher.pk)
     voucher_delist(voucher_id=voucher.pk)
     with pytest.raises(DomainError) as exc:
-        purchase_through_database(voucher=stale, user_id=user.pk)
+        order_place(voucher=stale, user_id=user.pk)
     assert exc.value.code == "not_found" and exc.value.status == 404
     assert not Order.objects.filter(voucher=voucher).exists()

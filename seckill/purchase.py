@@ -1,0 +1,132 @@
+"""The flash-sale purchase path. `voucher_purchase` is the one entry point of the API and the pages.
+
+With the Redis gate on (SECKILL_GATE=redis) a flash sale is decided in Redis: one Lua script checks
+the window, the stock and the buyer's count, takes the unit and records the pending order,
+atomically; the answer is 202 with an order id that GET /orders/{id} already knows (`processing`).
+The intake (seckill/intake.py) then writes the order through the database gate of the orders app.
+Everything else (normal vouchers, or the Redis gate off) is the orders app's business: a purchase
+written at once by `orders.services.order_purchase` (201)."""
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from config.errors import DomainError
+from coupons.models import Voucher
+from orders.ids import new_order_id
+from orders.limits import purchase_rules_check
+from orders.models import Order
+from orders.selectors import processing_order
+from orders.services import limit_error, order_purchase
+
+from . import dispatch, gate
+
+
+@dataclass(frozen=True)
+class PurchaseResult:
+    order: Order
+    accepted_async: bool  # True: the Redis gate accepted it, the intake writes it (HTTP 202)
+
+
+def epoch_ms_to_datetime(ms: str | int) -> datetime | None:
+    return datetime.fromtimestamp(int(ms) / 1000, tz=UTC) if ms not in ("", None) else None
+
+
+def voucher_from_meta(meta: dict[str, str]) -> Voucher:
+    """An unsaved Voucher carrying the sale's rules from the gate's meta (no database read)."""
+    return Voucher(
+        pk=int(meta["id"]),
+        organization_id=int(meta["org"]),
+        lot_id=int(meta["lot"]) if meta.get("lot") else None,
+        title=meta.get("title", ""),
+        kind=meta["kind"],
+        status=meta["status"],
+        price=int(meta["price"]),
+        begins_at=epoch_ms_to_datetime(meta.get("begins", "")),
+        ends_at=epoch_ms_to_datetime(meta.get("ends", "")),
+        per_user_limit=int(meta["limit"]),
+        payment_window_seconds=int(meta.get("window") or 900),
+        low_stock_threshold=int(meta.get("threshold") or 0),
+    )
+
+
+def _refuse(code: int, n: int, voucher: Voucher) -> DomainError:
+    """The gate's answer code as the contract's error."""
+    if code == gate.LIMIT:
+        return limit_error(voucher, n)
+    if code == gate.NOT_ON_SALE:
+        return DomainError("not_found", "This voucher is not on sale.", status=404)
+    if code == gate.NOT_STARTED:
+        return DomainError("not_started", details={"begins_at": voucher.begins_at.isoformat()})
+    if code == gate.ENDED:
+        return DomainError("ended", details={"ended_at": voucher.ends_at.isoformat()})
+    return DomainError("sold_out")
+
+
+def _precheck(meta: dict[str, str], stock: int, voucher: Voucher, now_ms: int) -> None:
+    """The answers the gate would give, from the peek alone: sold-out and window refusals never
+    reach the database (nor the organization's purchase rules)."""
+    if meta["status"] != Voucher.Status.LISTED:
+        raise _refuse(gate.NOT_ON_SALE, 0, voucher)
+    if meta.get("begins") and now_ms < int(meta["begins"]):
+        raise _refuse(gate.NOT_STARTED, 0, voucher)
+    if meta.get("ends") and now_ms >= int(meta["ends"]):
+        raise _refuse(gate.ENDED, 0, voucher)
+    if stock <= 0:
+        raise _refuse(gate.SOLD_OUT, 0, voucher)
+
+
+def _load_from_database(voucher_id: int) -> Voucher | None:
+    voucher = Voucher.objects.filter(pk=voucher_id).first()
+    if voucher is not None and voucher.kind == Voucher.Kind.SECKILL and voucher.status == Voucher.Status.LISTED:
+        gate.gate_load(voucher)
+    return voucher
+
+
+def purchase_through_redis(*, meta: dict[str, str], stock: int, user: AbstractBaseUser) -> Order:
+    voucher = voucher_from_meta(meta)
+    now_ms = int(time.time() * 1000)
+    _precheck(meta, stock, voucher, now_ms)
+    purchase_rules_check(voucher=voucher, user=user)
+    order_id = new_order_id()
+    code, n = gate.take_and_index(voucher_id=voucher.pk, user_id=user.pk, order_id=order_id, now_ms=now_ms)
+    if code == gate.NOT_LOADED:  # flushed or evicted since the peek
+        _load_from_database(voucher.pk)
+        code, n = gate.take_and_index(voucher_id=voucher.pk, user_id=user.pk, order_id=order_id, now_ms=now_ms)
+        if code == gate.NOT_LOADED:
+            raise DomainError("not_found", "This voucher is not on sale.", status=404)
+    if code != gate.OK:
+        raise _refuse(code, n, voucher)
+    dispatch.submit({"order_id": str(order_id), "voucher_id": voucher.pk, "user_id": user.pk, "accepted_ms": now_ms})
+    return processing_order(
+        order_id=order_id,
+        user_id=user.pk,
+        voucher_id=voucher.pk,
+        organization_id=voucher.organization_id,
+        amount=voucher.price,
+        single_slot=voucher.per_user_limit == 1,
+        accepted_at=epoch_ms_to_datetime(now_ms),
+    )
+
+
+def voucher_purchase(
+    *, voucher_id: int, user: AbstractBaseUser, peeked: tuple[dict, int | None] | None = None
+) -> PurchaseResult:
+    """Buy one unit of a voucher for `user`: 202-style (accepted, `processing`) through the Redis
+    gate for flash sales when it is on, else 201-style (written) through the orders app.
+    `peeked` is the gate's (meta, stock) when the caller already read it (the API's throttle
+    reads it in the same round trip)."""
+    if gate.enabled():
+        meta, stock = peeked if peeked is not None else gate.peek(voucher_id)
+        if not meta or stock is None:
+            voucher = _load_from_database(voucher_id)
+            if voucher is None:
+                raise DomainError("not_found", "This voucher is not on sale.", status=404)
+            if voucher.kind == Voucher.Kind.SECKILL and voucher.status == Voucher.Status.LISTED:
+                meta, stock = gate.peek(voucher_id)
+        if meta and stock is not None and meta.get("kind") == Voucher.Kind.SECKILL:
+            order = purchase_through_redis(meta=meta, stock=stock, user=user)
+            return PurchaseResult(order=order, accepted_async=True)
+    return PurchaseResult(order=order_purchase(voucher_id=voucher_id, user=user), accepted_async=False)
