@@ -12,27 +12,24 @@ lock and only then calls coupons.services.voucher_return_unit (the database now;
 the flash-sale gate after the commit).
 
 Every change of an order goes through `_transition` (one order) or `_transition_many` (a batch),
-which write its OrderEvent: placing (`order_place`, `orders_place_batch`, `order_record_failed`),
-pay, cancel, expire, refund, use, and the compensation's refunds and cancels (orders/compensation.py).
-Other apps call these functions; none writes an order itself."""
+and every OrderEvent is made by `event_of`: placing (orders/placing.py), pay, cancel, expire,
+refund, use, withdraw and compensate (the compensation run is orders/compensation.py). Other apps
+call these functions; none writes an order itself."""
 
 import logging
 import uuid
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db import transaction
 from django.utils import timezone
 
 from config.errors import DomainError
-from coupons.models import Voucher
-from coupons.services import voucher_return_unit, voucher_take_units
+from coupons.services import voucher_return_unit
 from wallet.models import LedgerEntry
 from wallet.services import wallet_credit, wallet_debit
 
-from .limits import purchase_rules_check
 from .models import Order, OrderEvent
 
 log = logging.getLogger("parkmarket.orders")
@@ -73,14 +70,9 @@ def _transition(
     from_status = order.status
     order.status = to
     order.save(update_fields=["status", "updated_at", *extra_fields])
-    OrderEvent.objects.create(
-        order=order,
-        from_status=from_status,
-        to_status=to,
-        actor_id=actor_id,
-        reason=reason[:255],
-        compensation_run_id=compensation_run_id,
-    )
+    event_of(
+        order, from_status=from_status, actor_id=actor_id, reason=reason, compensation_run_id=compensation_run_id
+    ).save()
 
 
 def _transition_many(orders: list[Order], *, from_status: str, to: str, reason: str, **fields) -> None:
@@ -88,15 +80,23 @@ def _transition_many(orders: list[Order], *, from_status: str, to: str, reason: 
     if not orders:
         return
     Order.objects.filter(pk__in=[o.pk for o in orders]).update(status=to, updated_at=timezone.now(), **fields)
-    OrderEvent.objects.bulk_create(
-        [OrderEvent(order_id=o.pk, from_status=from_status, to_status=to, reason=reason[:255]) for o in orders]
-    )
+    for order in orders:
+        order.status = to
+    OrderEvent.objects.bulk_create([event_of(o, from_status=from_status, actor_id=None, reason=reason) for o in orders])
 
 
-def _placed(order: Order, *, from_status: str, reason: str) -> OrderEvent:
-    """The event of a new order (an insert, not a change: there is no row to lock before it)."""
+def event_of(
+    order: Order, *, from_status: str, actor_id: int | None, reason: str, compensation_run_id: int | None = None
+) -> OrderEvent:
+    """The audit row of an order reaching its current status (the one place an OrderEvent is made).
+    A new order's event has from_status "" (or `processing` when the flash-sale gate accepted it)."""
     return OrderEvent(
-        order=order, from_status=from_status, to_status=order.status, actor_id=order.user_id, reason=reason
+        order=order,
+        from_status=from_status,
+        to_status=order.status,
+        actor_id=actor_id,
+        reason=reason[:255],
+        compensation_run_id=compensation_run_id,
     )
 
 
@@ -119,186 +119,6 @@ def _expired_error(order: Order) -> DomainError:
         "The payment window of this order has closed; its coupon went back on sale.",
         details={"status": S.EXPIRED, "expired_at": order.expires_at.isoformat() if order.expires_at else None},
     )
-
-
-# --- Place: the database gate -------------------------------------------------------------------------
-
-
-def _check_window(voucher: Voucher, at: datetime) -> None:
-    if voucher.status != Voucher.Status.LISTED:
-        raise DomainError("not_found", "This voucher is not on sale.", status=404)
-    if voucher.begins_at and at < voucher.begins_at:
-        raise DomainError("not_started", details={"begins_at": voucher.begins_at.isoformat()})
-    if voucher.ends_at and at >= voucher.ends_at:
-        raise DomainError("ended", details={"ended_at": voucher.ends_at.isoformat()})
-
-
-def limit_error(voucher: Voucher, held: int) -> DomainError:
-    """The refusal of a customer at a voucher's per-user limit."""
-    if voucher.per_user_limit == 1:
-        return DomainError("already_purchased")
-    return DomainError(
-        "purchase_limit_reached",
-        details={"limit": voucher.per_user_limit, "held": held, "reason": "per_user_limit"},
-    )
-
-
-def live_orders_count(*, user_id: int, voucher_id: int) -> int:
-    return Order.objects.filter(user_id=user_id, voucher_id=voucher_id, status__in=Order.LIVE).count()
-
-
-def _new_order(
-    voucher: Voucher, *, user_id: int, order_id: uuid.UUID | None, status: str, accepted_at: datetime, accepted_by: str
-) -> Order:
-    order = Order(
-        user_id=user_id,
-        voucher=voucher,
-        organization_id=voucher.organization_id,
-        status=status,
-        amount=voucher.price,
-        single_slot=voucher.per_user_limit == 1,
-        created_at=accepted_at,
-        accepted_by=accepted_by,
-    )
-    if order_id is not None:
-        order.id = order_id
-    return order
-
-
-def order_place(
-    *,
-    voucher: Voucher,
-    user_id: int,
-    order_id: uuid.UUID | None = None,
-    accepted_at: datetime | None = None,
-    accepted_by: str = "db",
-) -> Order:
-    """Take one unit and write the order, atomically: the database gate. Raises DomainError
-    (sold_out, already_purchased, purchase_limit_reached, not_started, ended, not_found).
-    `accepted_at` is when the Redis gate accepted the order: the window is judged at that moment,
-    not at intake time.
-
-    The order row is inserted first and the unit is taken last (coupons.voucher_take_units), so the
-    voucher's row lock (the point every buyer of this voucher queues on) is held only from the
-    UPDATE to the COMMIT. The same customer racing with himself: limit 1 is the partial unique index
-    (a second insert waits for the first transaction and fails); a larger limit is counted after the
-    UPDATE, under the lock, in a fresh READ COMMITTED snapshot that sees every order committed
-    before the lock was granted."""
-    now = timezone.now()
-    accepted_at = accepted_at or now
-    _check_window(voucher, accepted_at)
-    if voucher.stock is not None and voucher.stock <= 0:
-        raise DomainError("sold_out")  # the caller's read says so: no transaction for it
-    if voucher.per_user_limit > 1:
-        # Friendly early answer; the authoritative count happens under the row lock below. (Limit
-        # 1 needs no early read: the partial unique index refuses the insert just as early.)
-        held = live_orders_count(user_id=user_id, voucher_id=voucher.pk)
-        if held >= voucher.per_user_limit:
-            raise limit_error(voucher, held)
-    order = _new_order(
-        voucher,
-        user_id=user_id,
-        order_id=order_id,
-        status=S.PENDING_PAYMENT,
-        accepted_at=accepted_at,
-        accepted_by=accepted_by,
-    )
-    order.expires_at = now + timedelta(seconds=voucher.payment_window_seconds)
-    try:
-        with transaction.atomic():
-            order.save(force_insert=True)
-            _placed(order, from_status=S.PROCESSING if accepted_by == "redis" else "", reason="purchased").save()
-            voucher_take_units(voucher=voucher, n=1)
-            if voucher.per_user_limit > 1:
-                held = live_orders_count(user_id=user_id, voucher_id=voucher.pk)  # this order included
-                if held > voucher.per_user_limit:
-                    raise limit_error(voucher, held - 1)
-    except IntegrityError as exc:
-        # The unique constraint: the same customer won a race with himself. PostgreSQL names the
-        # constraint; SQLite only lists its columns ("UNIQUE constraint failed: orders_order.user_id,
-        # orders_order.voucher_id"), so the committed order that holds the slot is looked up.
-        if "order_one_live_per_user_voucher" in str(exc) or _holds_the_slot(user_id, voucher.pk, order.pk):
-            raise DomainError("already_purchased") from exc
-        raise
-    return order
-
-
-def _holds_the_slot(user_id: int, voucher_id: int, order_id: uuid.UUID) -> bool:
-    return (
-        Order.objects.filter(user_id=user_id, voucher_id=voucher_id, single_slot=True, status__in=Order.LIVE)
-        .exclude(pk=order_id)
-        .exists()
-    )
-
-
-def order_purchase(*, voucher_id: int, user: AbstractBaseUser) -> Order:
-    """A customer buys one unit of a listed voucher through the database gate (written at once):
-    every normal voucher, and flash sales when the Redis gate is off. The organization's purchase
-    rules (orders/limits.py) are checked first."""
-    voucher = Voucher.objects.filter(pk=voucher_id, status=Voucher.Status.LISTED).first()
-    if voucher is None:
-        raise DomainError("not_found", "This voucher is not on sale.", status=404)
-    purchase_rules_check(voucher=voucher, user=user)
-    return order_place(voucher=voucher, user_id=user.pk)
-
-
-def orders_place_batch(*, voucher: Voucher, accepted: list[tuple[uuid.UUID, int, datetime]]) -> list[Order]:
-    """Write many accepted orders of one voucher (order id, user id, accepted at) in one transaction:
-    the orders and their events are inserted, then one conditional UPDATE takes all their units
-    (`stock >= n`), so a burst costs one commit instead of one per order. All or nothing: any
-    refusal (window, stock, limit) or constraint raises, and the caller decides order by order."""
-    now = timezone.now()
-    rows = []
-    for order_id, user_id, accepted_at in accepted:
-        _check_window(voucher, accepted_at)
-        order = _new_order(
-            voucher,
-            user_id=user_id,
-            order_id=order_id,
-            status=S.PENDING_PAYMENT,
-            accepted_at=accepted_at,
-            accepted_by="redis",
-        )
-        order.expires_at = now + timedelta(seconds=voucher.payment_window_seconds)
-        rows.append(order)
-    with transaction.atomic():
-        Order.objects.bulk_create(rows)
-        OrderEvent.objects.bulk_create([_placed(o, from_status=S.PROCESSING, reason="purchased") for o in rows])
-        voucher_take_units(voucher=voucher, n=len(rows))
-        if voucher.per_user_limit > 1:
-            over = (
-                Order.objects.filter(
-                    voucher_id=voucher.pk, user_id__in={o.user_id for o in rows}, status__in=Order.LIVE
-                )
-                .values("user_id")
-                .annotate(n=Count("id"))
-                .filter(n__gt=voucher.per_user_limit)
-            )
-            if over.exists():
-                raise DomainError("purchase_limit_reached")
-    return rows
-
-
-def order_record_failed(
-    *, order_id: uuid.UUID, voucher: Voucher, user_id: int, accepted_at: datetime, code: str, reason: str
-) -> Order:
-    """An order the flash-sale gate accepted and the database refused (or the intake gave up):
-    written as `failed` with its code and reason, so the customer sees why. Idempotent by id: if
-    the order was written meanwhile (failed or not), that row is returned unchanged."""
-    order = _new_order(
-        voucher, user_id=user_id, order_id=order_id, status=S.FAILED, accepted_at=accepted_at, accepted_by="redis"
-    )
-    order.failure_code = code
-    order.failure_reason = reason
-    try:
-        with transaction.atomic():
-            order.save(force_insert=True)
-            event = _placed(order, from_status=S.PROCESSING, reason=f"intake: {code}")
-            event.actor_id = None
-            event.save()
-    except IntegrityError:
-        return Order.objects.get(pk=order_id)
-    return order
 
 
 # --- Pay --------------------------------------------------------------------------------------------
@@ -531,12 +351,11 @@ def order_compensate(*, order: Order, run_id: int, actor_id: int | None, amount:
         reference=f"compensation_run:{run_id}",
         memo=message,
     )
-    OrderEvent.objects.create(
-        order=order,
+    event_of(
+        order,
         from_status=order.status,
-        to_status=order.status,
         actor_id=actor_id,
-        reason=f"compensated {amount} (run #{run_id}): {message}"[:255],
+        reason=f"compensated {amount} (run #{run_id}): {message}",
         compensation_run_id=run_id,
-    )
+    ).save()
     return True

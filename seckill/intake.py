@@ -16,7 +16,7 @@ from config.errors import DomainError
 from coupons.models import Alert, Voucher
 from coupons.services import alert_raise
 from orders.models import Order
-from orders.services import order_place, order_record_failed, orders_place_batch
+from orders.placing import order_place, order_record_failed, orders_place_batch
 
 from . import gate
 from .purchase import epoch_ms_to_datetime

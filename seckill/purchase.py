@@ -18,8 +18,8 @@ from coupons.models import Voucher
 from orders.ids import new_order_id
 from orders.limits import purchase_rules_check
 from orders.models import Order
+from orders.placing import limit_error, order_purchase
 from orders.selectors import processing_order
-from orders.services import limit_error, order_purchase
 
 from . import dispatch, gate
 

@@ -83,7 +83,7 @@ def test_saving_a_live_sale_in_the_admin_never_writes_back_a_stock_read_before_a
 
     from coupons.admin import VoucherAdmin
     from orders.models import Order
-    from orders.services import order_place
+    from orders.placing import order_place
     from tests.factories import UserFactory
 
     operator = OperatorFactory()

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from coupons.models import Voucher
 from orders.models import Order
-from orders.services import order_place
+from orders.placing import order_place
 from seckill import gate
 from seckill.purchase import voucher_purchase
 from tests.factories import SeckillVoucherFactory
