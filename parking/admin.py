@@ -1,7 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef
-from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -11,9 +10,10 @@ from accounts.scoping import OrganizationScopedAdmin, ReadOnlyScopedAdmin, opera
 from config.errors import DomainError
 
 from .models import Lot, ParkingPayment, ParkingSession, Tariff
-from .selectors import lot_daily_revenue
-from .services import lot_recount_occupancy
+from .selectors import lot_daily_revenue, not_found
+from .services.stays import lot_recount_occupancy
 from .tariffs import parse_rule
+from .views import page_not_found_on_404
 
 
 class TariffForm(forms.ModelForm):
@@ -153,7 +153,7 @@ class LotAdmin(OrganizationScopedAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             return super().save_model(request, obj, form, change)
-        # Occupancy is the gates' counter, moved by conditional UPDATEs: an edit writes every other
+        # Occupancy is the cameras' counter, moved by conditional UPDATEs: an edit writes every other
         # field and never writes back the occupancy it read when the form was posted.
         fields = [f.name for f in Lot._meta.concrete_fields if f.name not in ("id", "occupancy", "created_at")]
         if not request.user.is_superuser:
@@ -183,7 +183,7 @@ class LotAdmin(OrganizationScopedAdmin):
         custom = [
             path(
                 "<int:lot_id>/report/",
-                self.admin_site.admin_view(self.report_view),
+                self.admin_site.admin_view(page_not_found_on_404(self.report_view)),
                 name="parking_lot_report",
             )
         ]
@@ -193,7 +193,7 @@ class LotAdmin(OrganizationScopedAdmin):
         """Occupancy and the daily revenue of one lot (last 30 days), as a CSS bar chart."""
         lot = self.get_queryset(request).filter(pk=lot_id).first()
         if lot is None or not self.has_view_permission(request, lot):
-            raise Http404
+            raise not_found("lot")
         days = lot_daily_revenue(lot, days=30)
         peak = max((d["revenue"] for d in days), default=0) or 1
         for d in days:
@@ -251,7 +251,7 @@ class PaymentInline(admin.TabularInline):
 
 @admin.register(ParkingSession)
 class ParkingSessionAdmin(ReadOnlyScopedAdmin):
-    """Sessions are written by the gates (entries and exits) only."""
+    """Sessions are written by the camera events (entries and exits) only."""
 
     organization_path = "lot__organization"
     list_display = ("plate", "lot", "vehicle_type", "status", "entered_at", "exited_at", "fee", "user")

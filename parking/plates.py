@@ -10,6 +10,8 @@ A plate is normalized to upper case without spaces, dots, middle dots or dashes:
 
 import re
 
+from config.errors import DomainError
+
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 _SERIAL = "A-HJ-NP-Z0-9"  # letters I and O are never used
 _REGULAR = re.compile(rf"^[{PROVINCES}][A-Z][{_SERIAL}]{{4}}[{_SERIAL}挂学警港澳]$")
@@ -27,3 +29,14 @@ def is_valid_plate(plate: str) -> bool:
 
 def is_new_energy_plate(plate: str) -> bool:
     return bool(_NEW_ENERGY.match(plate))
+
+
+PLATE_HINT = "Enter a plate such as 粤B12345 (or 粤BD12345 for a new-energy car)."
+
+
+def clean_plate(raw: str) -> str:
+    """The normalized plate, or a `validation_error` (DomainError) saying what a plate looks like."""
+    plate = normalize_plate(raw or "")
+    if not is_valid_plate(plate):
+        raise DomainError("validation_error", "This is not a valid licence plate.", details={"plate": [PLATE_HINT]})
+    return plate

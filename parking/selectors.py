@@ -1,5 +1,6 @@
-"""Reads that matter: scoped access helpers (the only way views fetch parking objects) and the
-pricing snapshot of a stay at a given moment (pure once the rows are loaded)."""
+"""Reads that matter: scoped access helpers (the only way views fetch parking objects; anything
+out of reach is DomainError `not_found`, 404), the pricing snapshot of a stay at a given moment
+(pure once the rows are loaded), open debts and the lot report."""
 
 from __future__ import annotations
 
@@ -7,16 +8,21 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 from django.utils import timezone
 
 from accounts.scoping import organization_of
-from config.errors import NotFound
+from config.errors import DomainError
 
 from .models import Lot, ParkingPayment, ParkingSession, Tariff, Vehicle
 from .tariffs import TariffRule, fee_for_stay, parse_rule
 
 # --- access helpers -----------------------------------------------------------------------------
+
+
+def not_found(what: str) -> DomainError:
+    """The one way parking says something is not there (or not the caller's): 404 `not_found`."""
+    return DomainError("not_found", f"No such {what}.", status=404)
 
 
 def is_id(value) -> bool:
@@ -34,7 +40,7 @@ def lot_for_operator(user, lot_id) -> Lot:
         else None
     )
     if lot is None:
-        raise NotFound()
+        raise not_found("lot")
     return lot
 
 
@@ -48,7 +54,7 @@ def lots_for_operator(user) -> QuerySet[Lot]:
 def vehicle_for_customer(user, vehicle_id) -> Vehicle:
     vehicle = Vehicle.objects.filter(pk=vehicle_id, user=user).first() if is_id(vehicle_id) else None
     if vehicle is None:
-        raise NotFound()
+        raise not_found("vehicle")
     return vehicle
 
 
@@ -65,14 +71,14 @@ def _session_qs() -> QuerySet[ParkingSession]:
 def session_for_customer(user, session_id) -> ParkingSession:
     session = _session_qs().filter(pk=session_id, user=user).first() if is_id(session_id) else None
     if session is None:
-        raise NotFound()
+        raise not_found("parking session")
     return session
 
 
 def session_for_lot(lot: Lot, session_id) -> ParkingSession:
     session = _session_qs().filter(pk=session_id, lot=lot).first()
     if session is None:
-        raise NotFound()
+        raise not_found("parking session")
     return session
 
 
@@ -99,7 +105,7 @@ def payment_for_customer(user, payment_id) -> ParkingPayment:
         else None
     )
     if payment is None:
-        raise NotFound()
+        raise not_found("parking payment")
     return payment
 
 
@@ -115,6 +121,20 @@ def coupons_for_session(user, session: ParkingSession) -> list:
         .filter(Q(voucher__lot__isnull=True) | Q(voucher__lot_id=session.lot_id))
         .order_by("paid_at", "created_at")
     )
+
+
+def open_debts(*, user_id: int | None = None) -> QuerySet[ParkingPayment]:
+    """Unpaid payments of departed cars whose vehicle has auto_pay, oldest exit first."""
+    qs = ParkingPayment.objects.filter(
+        status=ParkingPayment.Status.UNPAID,
+        session__status=ParkingSession.Status.CLOSED,
+        session__user__isnull=False,
+        session__vehicle__auto_pay=True,
+        session__vehicle__user_id=F("session__user_id"),
+    )
+    if user_id is not None:
+        qs = qs.filter(session__user_id=user_id)
+    return qs.order_by("session__exited_at", "id")
 
 
 def parse_uuid(value) -> uuid.UUID | None:

@@ -5,7 +5,8 @@ import logging
 from celery import shared_task
 from kombu.exceptions import OperationalError
 
-from . import services
+from .selectors import open_debts
+from .services.payments import debts_settle, payment_autodebit
 
 log = logging.getLogger("parkmarket.parking")
 
@@ -15,22 +16,20 @@ SWEEP_BATCH = 500
 @shared_task(name="parking.tasks.settle_user_debts")
 def settle_user_debts(user_id: int) -> int:
     """Settle one customer's open parking debts, oldest first (after a top-up, refund, ...)."""
-    return services.debts_settle(user_id=user_id)
+    return debts_settle(user_id=user_id)
 
 
 @shared_task(name="parking.tasks.autodebit_payment")
 def autodebit_payment(payment_id: int) -> str:
-    return services.payment_autodebit(payment_id=payment_id).value
+    return payment_autodebit(payment_id=payment_id).value
 
 
 @shared_task(name="parking.tasks.sweep_open_debts")
 def sweep_open_debts() -> int:
     """Periodic: every customer with an open auto-pay debt gets a settling attempt (a top-up whose
     task was lost, a crash between an exit and its debit)."""
-    user_ids = list(
-        services.open_debts().order_by().values_list("session__user_id", flat=True).distinct()[:SWEEP_BATCH]
-    )
-    return sum(services.debts_settle(user_id=uid) for uid in user_ids)
+    user_ids = list(open_debts().order_by().values_list("session__user_id", flat=True).distinct()[:SWEEP_BATCH])
+    return sum(debts_settle(user_id=uid) for uid in user_ids)
 
 
 def enqueue_settle(user_id: int) -> None:

@@ -5,7 +5,6 @@ import functools
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,14 +12,18 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from config.errors import DomainError
+from config.handlers import not_found as not_found_page
 
-from . import selectors, services
+from . import selectors
 from .models import Tariff
-from .plates import is_valid_plate, normalize_plate
+from .plates import clean_plate
+from .services import vehicles as vehicle_services
+from .services.payments import coupon_discount, session_pay
 
 
 def page_not_found_on_404(view):
-    """Access helpers raise the API's not_found error; a page answers it with its 404 page."""
+    """Access helpers raise DomainError `not_found`; a page answers it with the 404 page (status
+    404). Any other DomainError goes on up."""
 
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
@@ -28,7 +31,7 @@ def page_not_found_on_404(view):
             return view(request, *args, **kwargs)
         except DomainError as exc:
             if exc.status == 404:
-                raise Http404(exc.message) from exc
+                return not_found_page(request, exc)
             raise
 
     return wrapper
@@ -45,10 +48,10 @@ class VehicleForm(forms.Form):
     auto_pay = forms.BooleanField(label=_lazy("Pay automatically from my wallet when I leave"), required=False)
 
     def clean_plate(self):
-        plate = normalize_plate(self.cleaned_data["plate"])
-        if not is_valid_plate(plate):
-            raise forms.ValidationError(_("This is not a valid licence plate."))
-        return plate
+        try:
+            return clean_plate(self.cleaned_data["plate"])
+        except DomainError as exc:
+            raise forms.ValidationError(_("This is not a valid licence plate.")) from exc
 
 
 @login_required
@@ -57,7 +60,7 @@ def vehicles(request):
         form = VehicleForm(request.POST)
         if form.is_valid():
             try:
-                vehicle, _created = services.vehicle_register(
+                vehicle, _created = vehicle_services.vehicle_register(
                     user=request.user,
                     plate=form.cleaned_data["plate"],
                     auto_pay=form.cleaned_data["auto_pay"],
@@ -82,7 +85,7 @@ def vehicles(request):
 @page_not_found_on_404
 def vehicle_auto_pay(request, vehicle_id):
     vehicle = selectors.vehicle_for_customer(request.user, vehicle_id)
-    services.vehicle_set_auto_pay(vehicle=vehicle, auto_pay=request.POST.get("auto_pay") == "on")
+    vehicle_services.vehicle_set_auto_pay(vehicle=vehicle, auto_pay=request.POST.get("auto_pay") == "on")
     messages.success(
         request,
         (_("Auto-pay is on for %(plate)s.") if vehicle.auto_pay else _("Auto-pay is off for %(plate)s."))
@@ -97,7 +100,7 @@ def vehicle_auto_pay(request, vehicle_id):
 def vehicle_remove(request, vehicle_id):
     vehicle = selectors.vehicle_for_customer(request.user, vehicle_id)
     plate = vehicle.plate
-    services.vehicle_remove(vehicle=vehicle)
+    vehicle_services.vehicle_remove(vehicle=vehicle)
     messages.success(request, _("Vehicle %(plate)s removed.") % {"plate": plate})
     return redirect("parking-vehicles")
 
@@ -120,44 +123,35 @@ class PayForm(forms.Form):
 @login_required
 @page_not_found_on_404
 def pay(request, session_id):
-    session = selectors.session_for_customer(request.user, session_id)
-    if request.method == "POST":
-        coupons = selectors.coupons_for_session(request.user, session)
-        form = PayForm(request.POST, coupons=coupons)
-        payment_id = request.POST.get("payment", "")
-        if form.is_valid() and selectors.is_id(payment_id):
-            coupon_id = selectors.parse_uuid(form.cleaned_data["coupon"]) if form.cleaned_data["coupon"] else None
-            try:
-                payment = services.payment_pay(payment_id=int(payment_id), user=request.user, coupon_id=coupon_id)
-            except DomainError as exc:
-                _error(request, exc)
-                return redirect("parking-pay", session_id=session.pk)
-            messages.success(
-                request,
-                _("Paid %(amount)s for %(plate)s.") % {"amount": _money(payment.amount), "plate": session.plate},
-            )
-            return redirect("parking-sessions")
-        messages.error(request, _("Choose a coupon from the list."))
-        return redirect("parking-pay", session_id=session.pk)
-    snap, payment = services.payment_refresh(session=session)
+    """What the stay owes now, with the customer's coupons for it; a POST pays it (`session_pay`
+    writes the payment and charges it in one transaction). A GET only reads."""
     session = selectors.session_for_customer(request.user, session_id)
     coupons = selectors.coupons_for_session(request.user, session)
+    if request.method == "POST":
+        form = PayForm(request.POST, coupons=coupons)
+        if not form.is_valid():
+            messages.error(request, _("Choose a coupon from the list."))
+            return redirect("parking-pay", session_id=session.pk)
+        coupon_id = selectors.parse_uuid(form.cleaned_data["coupon"]) if form.cleaned_data["coupon"] else None
+        try:
+            payment = session_pay(session_id=session.pk, user=request.user, coupon_id=coupon_id)
+        except DomainError as exc:
+            _error(request, exc)
+            return redirect("parking-pay", session_id=session.pk)
+        messages.success(
+            request,
+            _("Paid %(amount)s for %(plate)s.") % {"amount": _money(payment.amount), "plate": session.plate},
+        )
+        return redirect("parking-sessions")
+    snap = selectors.snapshot(session, timezone.now())
     offers = []
-    if payment is not None and payment.status == "unpaid":
+    if snap.due > 0:
         for coupon in coupons:
-            discount = services.coupon_discount(
-                voucher=coupon.voucher,
-                fee=payment.fee,
-                session=session,
-                covered=snap.covered,
-                until=payment.priced_until,
+            discount = coupon_discount(
+                voucher=coupon.voucher, fee=snap.due, session=session, covered=snap.covered, until=snap.at
             )
-            offers.append({"coupon": coupon, "discount": discount, "amount": payment.fee - discount})
-    return render(
-        request,
-        "parking/pay.html",
-        {"session": session, "snap": snap, "payment": payment, "offers": offers},
-    )
+            offers.append({"coupon": coupon, "discount": discount, "amount": snap.due - discount})
+    return render(request, "parking/pay.html", {"session": session, "snap": snap, "offers": offers})
 
 
 def _money(value: int) -> str:

@@ -2,8 +2,8 @@ import pytest
 from django.utils import timezone
 
 from orders.models import Order
-from parking import services
 from parking.models import ParkingPayment
+from parking.services import stays, vehicles
 from parking.tariffs import TariffRule
 from tests.factories import OperatorFactory, OrderFactory, UserFactory, VoucherFactory, WalletFactory
 from tests.parking.conftest import ago, balance, fund
@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 def test_pay_a_parking_fee_with_a_coupon_through_the_pages(page):
     org = OperatorFactory().organization
-    lot = services.lot_create(organization=org, name="Riverside", capacity=20, tariff=TariffRule())
+    lot = stays.lot_create(organization=org, name="Riverside", capacity=20, tariff=TariffRule())
     driver = UserFactory(username="parker")
     WalletFactory(user=driver)
     fund(driver, 2000)
@@ -32,7 +32,7 @@ def test_pay_a_parking_fee_with_a_coupon_through_the_pages(page):
     page.wait_for_selector("tr[data-plate='粤B12345']")
     shot(page, "parking-vehicles")
 
-    session = services.session_enter(lot=lot, plate="粤B12345", at=ago(100))
+    session = stays.session_enter(lot=lot, plate="粤B12345", at=ago(100))
     page.click("[data-testid=nav-parking]")
     card = page.locator(f"[data-session='{session.pk}']")
     assert "¥9.00" in card.inner_text()
@@ -58,14 +58,14 @@ def test_pay_a_parking_fee_with_a_coupon_through_the_pages(page):
 
 def test_operator_sees_the_lot_report_in_the_admin(page):
     operator = OperatorFactory(user__username="lotboss")
-    lot = services.lot_create(organization=operator.organization, name="Harbour", capacity=4, tariff=TariffRule())
+    lot = stays.lot_create(organization=operator.organization, name="Harbour", capacity=4, tariff=TariffRule())
     driver = UserFactory()
     WalletFactory(user=driver)
     fund(driver, 5000)
-    services.vehicle_register(user=driver, plate="粤B12345", auto_pay=True)
-    services.session_enter(lot=lot, plate="粤B12345", at=ago(200))
-    services.session_exit(lot=lot, plate="粤B12345", at=ago(100))
-    services.session_enter(lot=lot, plate="粤B54321", at=ago(30))
+    vehicles.vehicle_register(user=driver, plate="粤B12345", auto_pay=True)
+    stays.session_enter(lot=lot, plate="粤B12345", at=ago(200))
+    stays.session_exit(lot=lot, plate="粤B12345", at=ago(100))
+    stays.session_enter(lot=lot, plate="粤B54321", at=ago(30))
 
     page.goto(page.base_url + "/admin/login/")
     page.fill("input[name=username]", "lotboss")

@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from parking import services
+from parking.services import stays
 from parking.tariffs import TariffRule
 from tests.conftest import auth_client
 from tests.factories import OperatorFactory, UserFactory, WalletFactory
@@ -21,7 +21,7 @@ def op_client(operator):
 
 @pytest.fixture
 def lot(operator):
-    return services.lot_create(organization=operator.organization, name="Central", capacity=10, tariff=TariffRule())
+    return stays.lot_create(organization=operator.organization, name="Central", capacity=10, tariff=TariffRule())
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 import pytest
 
-from parking import services
 from parking.models import ParkingSession
+from parking.services import stays, vehicles
 from parking.tariffs import TariffRule
 from tests.factories import OperatorFactory
 
@@ -19,22 +19,22 @@ def admin_web(client, operator):
 @pytest.fixture
 def foreign_lot():
     op = OperatorFactory()
-    return services.lot_create(organization=op.organization, name="Elsewhere", capacity=3, tariff=TariffRule())
+    return stays.lot_create(organization=op.organization, name="Elsewhere", capacity=3, tariff=TariffRule())
 
 
 def _activity(lot, customer):
     fund(customer, 5000)
-    services.vehicle_register(user=customer, plate="粤B12345", auto_pay=True)
-    services.session_enter(lot=lot, plate="粤B12345", at=ago(200))
-    services.session_exit(lot=lot, plate="粤B12345", at=ago(100))  # 100 minutes, auto-debited 900
-    services.session_enter(lot=lot, plate="粤B99999", at=ago(100))
-    services.session_exit(lot=lot, plate="粤B99999", at=ago(1))  # unregistered: 900 unpaid
-    services.session_enter(lot=lot, plate="粤B77777", at=ago(10))  # parked
+    vehicles.vehicle_register(user=customer, plate="粤B12345", auto_pay=True)
+    stays.session_enter(lot=lot, plate="粤B12345", at=ago(200))
+    stays.session_exit(lot=lot, plate="粤B12345", at=ago(100))  # 100 minutes, auto-debited 900
+    stays.session_enter(lot=lot, plate="粤B99999", at=ago(100))
+    stays.session_exit(lot=lot, plate="粤B99999", at=ago(1))  # unregistered: 900 unpaid
+    stays.session_enter(lot=lot, plate="粤B77777", at=ago(10))  # parked
 
 
 def test_lists_are_scoped_to_the_organization(admin_web, lot, foreign_lot, customer):
     _activity(lot, customer)
-    services.session_enter(lot=foreign_lot, plate="粤B55555", at=ago(5))
+    stays.session_enter(lot=foreign_lot, plate="粤B55555", at=ago(5))
     lots = admin_web.get("/admin/parking/lot/").content.decode()
     assert "Central" in lots and "Elsewhere" not in lots
     sessions = admin_web.get("/admin/parking/parkingsession/").content.decode()
@@ -67,7 +67,7 @@ def test_report_of_another_organizations_lot_is_404(admin_web, foreign_lot):
 
 
 def test_sessions_cannot_be_edited_in_the_admin(admin_web, lot):
-    services.session_enter(lot=lot, plate="粤B77777", at=ago(10))
+    stays.session_enter(lot=lot, plate="粤B77777", at=ago(10))
     session = ParkingSession.objects.get()
     res = admin_web.post(f"/admin/parking/parkingsession/{session.pk}/change/", {"plate": "粤B00000"})
     assert res.status_code == 403
@@ -77,7 +77,7 @@ def test_sessions_cannot_be_edited_in_the_admin(admin_web, lot):
 
 def test_capacity_cannot_drop_below_the_cars_parked(admin_web, lot):
     for i in range(3):
-        services.session_enter(lot=lot, plate=f"粤B1111{i}", at=ago(10))
+        stays.session_enter(lot=lot, plate=f"粤B1111{i}", at=ago(10))
     res = admin_web.post(
         f"/admin/parking/lot/{lot.pk}/change/",
         {
@@ -114,7 +114,7 @@ def test_session_page_shows_its_payments(admin_web, lot, customer):
 def test_recount_occupancy_action(admin_web, lot):
     from parking.models import Lot
 
-    services.session_enter(lot=lot, plate="粤B77777", at=ago(10))
+    stays.session_enter(lot=lot, plate="粤B77777", at=ago(10))
     Lot.objects.filter(pk=lot.pk).update(occupancy=7)  # drift
     res = admin_web.post(
         "/admin/parking/lot/", {"action": "recount_occupancy", "_selected_action": [lot.pk]}, follow=True
@@ -128,8 +128,8 @@ def test_list_filters_offer_only_the_organizations_lots(admin_web, lot, foreign_
     """The lot filter of the session and payment lists names this organization's lots only: another
     organization's lot names never reach the page."""
     for where in (lot, foreign_lot):
-        services.session_enter(lot=where, plate="粤B77777", at=ago(100))
-        services.session_exit(lot=where, plate="粤B77777", at=ago(1))  # unregistered: an unpaid payment
+        stays.session_enter(lot=where, plate="粤B77777", at=ago(100))
+        stays.session_exit(lot=where, plate="粤B77777", at=ago(1))  # unregistered: an unpaid payment
     for url in ("/admin/parking/parkingsession/", "/admin/parking/parkingpayment/"):
         res = admin_web.get(url)
         html = res.content.decode()
@@ -177,7 +177,7 @@ def test_a_lot_made_in_the_admin_prices_exits(admin_web, op_client):
 
     assert admin_web.post("/admin/parking/lot/add/", _tariff_form(first_minutes=1440)).status_code == 302
     lot = Lot.objects.get(name="Admin-made")
-    services.session_enter(lot=lot, plate="粤B12345", at=ago(100))
+    stays.session_enter(lot=lot, plate="粤B12345", at=ago(100))
     res = op_client.post(
         f"/api/v1/operator/lots/{lot.pk}/exits", {"plate": "粤B12345", "at": ago(0).isoformat()}, format="json"
     )
@@ -193,7 +193,7 @@ def test_editing_a_lot_never_writes_back_a_stale_occupancy(admin_web, lot, monke
     clean_capacity = LotForm.clean_capacity
 
     def a_car_enters_meanwhile(form):
-        services.session_enter(lot=Lot.objects.get(pk=lot.pk), plate="粤B77777", at=ago(1))
+        stays.session_enter(lot=Lot.objects.get(pk=lot.pk), plate="粤B77777", at=ago(1))
         return clean_capacity(form)
 
     monkeypatch.setattr(LotForm, "clean_capacity", a_car_enters_meanwhile)

@@ -3,8 +3,9 @@
 import pytest
 from django.utils import timezone
 
-from parking import services, tasks
+from parking import tasks
 from parking.models import ParkingPayment
+from parking.services import payments, stays, vehicles
 from wallet.models import LedgerEntry
 
 from .conftest import ago, balance, fund
@@ -13,15 +14,15 @@ pytestmark = pytest.mark.django_db
 
 
 def _leave(lot, plate, minutes):
-    services.session_enter(lot=lot, plate=plate, at=ago(minutes + 1))
-    return services.session_exit(lot=lot, plate=plate, at=ago(1))
+    stays.session_enter(lot=lot, plate=plate, at=ago(minutes + 1))
+    return stays.session_exit(lot=lot, plate=plate, at=ago(1))
 
 
 def test_exit_debits_an_auto_pay_owner(customer, lot):
     fund(customer, 2000)
-    services.vehicle_register(user=customer, plate="粤B12345", auto_pay=True)
+    vehicles.vehicle_register(user=customer, plate="粤B12345", auto_pay=True)
     result = _leave(lot, "粤B12345", 100)
-    assert result.gate == "open" and result.fee == 900 and result.due == 0
+    assert result.barrier == "open" and result.fee == 900 and result.due == 0
     assert result.payment.status == "paid" and result.payment.method == "auto"
     assert balance(customer) == 1100
     assert LedgerEntry.objects.filter(kind="parking_payment").count() == 1
@@ -29,8 +30,8 @@ def test_exit_debits_an_auto_pay_owner(customer, lot):
 
 def test_exit_api_reports_the_debit(op_client, customer, lot):
     fund(customer, 2000)
-    services.vehicle_register(user=customer, plate="粤B12345", auto_pay=True)
-    services.session_enter(lot=lot, plate="粤B12345", at=ago(101))
+    vehicles.vehicle_register(user=customer, plate="粤B12345", auto_pay=True)
+    stays.session_enter(lot=lot, plate="粤B12345", at=ago(101))
     res = op_client.post(
         f"/api/v1/operator/lots/{lot.pk}/exits", {"plate": "粤B12345", "at": ago(1).isoformat()}, format="json"
     )
@@ -41,8 +42,8 @@ def test_exit_api_reports_the_debit(op_client, customer, lot):
 
 def test_exit_with_debit_query_count(op_client, customer, lot, django_assert_max_num_queries):
     fund(customer, 2000)
-    services.vehicle_register(user=customer, plate="粤B12345", auto_pay=True)
-    services.session_enter(lot=lot, plate="粤B12345", at=ago(101))
+    vehicles.vehicle_register(user=customer, plate="粤B12345", auto_pay=True)
+    stays.session_enter(lot=lot, plate="粤B12345", at=ago(101))
     with django_assert_max_num_queries(34):
         res = op_client.post(
             f"/api/v1/operator/lots/{lot.pk}/exits", {"plate": "粤B12345", "at": ago(1).isoformat()}, format="json"
@@ -52,9 +53,9 @@ def test_exit_with_debit_query_count(op_client, customer, lot, django_assert_max
 
 def test_short_wallet_leaves_a_debt_that_a_top_up_settles(customer, lot, django_capture_on_commit_callbacks):
     fund(customer, 100)
-    services.vehicle_register(user=customer, plate="粤B12345", auto_pay=True)
+    vehicles.vehicle_register(user=customer, plate="粤B12345", auto_pay=True)
     result = _leave(lot, "粤B12345", 100)
-    assert result.gate == "pay_required" and result.due == 900
+    assert result.barrier == "pay_required" and result.due == 900
     assert ParkingPayment.objects.get().status == "unpaid"
     with django_capture_on_commit_callbacks(execute=True):
         fund(customer, 1000, key="topup-2")
@@ -64,11 +65,11 @@ def test_short_wallet_leaves_a_debt_that_a_top_up_settles(customer, lot, django_
 
 
 def test_top_up_settles_oldest_first_and_never_skips(customer, operator, lot, django_capture_on_commit_callbacks):
-    services.vehicle_register(user=customer, plate="粤B12345", auto_pay=True)
-    services.session_enter(lot=lot, plate="粤B12345", at=ago(300))
-    old = services.session_exit(lot=lot, plate="粤B12345", at=ago(200))  # 100 minutes: 900
-    services.session_enter(lot=lot, plate="粤B12345", at=ago(50))
-    new = services.session_exit(lot=lot, plate="粤B12345", at=ago(1))  # 49 minutes: 500
+    vehicles.vehicle_register(user=customer, plate="粤B12345", auto_pay=True)
+    stays.session_enter(lot=lot, plate="粤B12345", at=ago(300))
+    old = stays.session_exit(lot=lot, plate="粤B12345", at=ago(200))  # 100 minutes: 900
+    stays.session_enter(lot=lot, plate="粤B12345", at=ago(50))
+    new = stays.session_exit(lot=lot, plate="粤B12345", at=ago(1))  # 49 minutes: 500
     assert old.due == 900 and new.due == 500
     with django_capture_on_commit_callbacks(execute=True):
         fund(customer, 600, key="t1")  # covers the newer debt only: nothing is paid
@@ -85,9 +86,9 @@ def test_top_up_settles_oldest_first_and_never_skips(customer, operator, lot, dj
 
 def test_owner_without_auto_pay_is_not_debited(customer, lot, django_capture_on_commit_callbacks):
     fund(customer, 5000)
-    services.vehicle_register(user=customer, plate="粤B12345", auto_pay=False)
+    vehicles.vehicle_register(user=customer, plate="粤B12345", auto_pay=False)
     result = _leave(lot, "粤B12345", 100)
-    assert result.gate == "pay_required"
+    assert result.barrier == "pay_required"
     with django_capture_on_commit_callbacks(execute=True):
         fund(customer, 100, key="t2")
     assert ParkingPayment.objects.get().status == "unpaid"
@@ -96,15 +97,15 @@ def test_owner_without_auto_pay_is_not_debited(customer, lot, django_capture_on_
 
 def test_turning_auto_pay_on_settles_debts(customer, lot, django_capture_on_commit_callbacks):
     fund(customer, 5000)
-    vehicle, _ = services.vehicle_register(user=customer, plate="粤B12345", auto_pay=False)
+    vehicle, _ = vehicles.vehicle_register(user=customer, plate="粤B12345", auto_pay=False)
     _leave(lot, "粤B12345", 100)
     with django_capture_on_commit_callbacks(execute=True):
-        services.vehicle_set_auto_pay(vehicle=vehicle, auto_pay=True)
+        vehicles.vehicle_set_auto_pay(vehicle=vehicle, auto_pay=True)
     assert ParkingPayment.objects.get().status == "paid"
 
 
 def test_sweep_settles_what_was_missed(customer, lot):
-    services.vehicle_register(user=customer, plate="粤B12345", auto_pay=True)
+    vehicles.vehicle_register(user=customer, plate="粤B12345", auto_pay=True)
     _leave(lot, "粤B12345", 100)
     fund(customer, 2000)  # on_commit callbacks are not run: the top-up's task is "lost"
     assert ParkingPayment.objects.get().status == "unpaid"
@@ -115,7 +116,7 @@ def test_sweep_settles_what_was_missed(customer, lot):
 
 
 def test_task_run_twice_debits_once(customer, lot):
-    services.vehicle_register(user=customer, plate="粤B12345", auto_pay=True)
+    vehicles.vehicle_register(user=customer, plate="粤B12345", auto_pay=True)
     result = _leave(lot, "粤B12345", 100)
     fund(customer, 2000)
     assert tasks.autodebit_payment.delay(result.payment.pk).get() == "paid"
@@ -127,25 +128,25 @@ def test_task_run_twice_debits_once(customer, lot):
 
 def test_unregistered_car_is_never_auto_debited(lot):
     result = _leave(lot, "粤B12345", 100)
-    assert result.gate == "pay_required"
-    assert services.payment_autodebit(payment_id=result.payment.pk) == "not_eligible"
+    assert result.barrier == "pay_required"
+    assert payments.payment_autodebit(payment_id=result.payment.pk) == "not_eligible"
 
 
 def test_open_session_is_not_auto_debited(customer, lot):
     fund(customer, 2000)
-    services.vehicle_register(user=customer, plate="粤B12345", auto_pay=True)
-    session = services.session_enter(lot=lot, plate="粤B12345", at=ago(100))
-    _, payment = services.payment_refresh(session=session)
-    assert services.payment_autodebit(payment_id=payment.pk) == "not_eligible"
+    vehicles.vehicle_register(user=customer, plate="粤B12345", auto_pay=True)
+    session = stays.session_enter(lot=lot, plate="粤B12345", at=ago(100))
+    _, payment = payments.payment_refresh(session=session)
+    assert payments.payment_autodebit(payment_id=payment.pk) == "not_eligible"
     assert balance(customer) == 2000
 
 
 def test_exit_after_paying_on_the_page_opens_without_a_second_debit(customer, lot):
     fund(customer, 2000)
-    services.vehicle_register(user=customer, plate="粤B12345", auto_pay=True)
-    session = services.session_enter(lot=lot, plate="粤B12345", at=ago(100))
-    _, payment = services.payment_refresh(session=session)
-    services.payment_pay(payment_id=payment.pk, user=customer)
-    result = services.session_exit(lot=lot, plate="粤B12345", at=timezone.now())
-    assert result.gate == "open" and result.payment is None
+    vehicles.vehicle_register(user=customer, plate="粤B12345", auto_pay=True)
+    session = stays.session_enter(lot=lot, plate="粤B12345", at=ago(100))
+    _, payment = payments.payment_refresh(session=session)
+    payments.payment_pay(payment_id=payment.pk, user=customer)
+    result = stays.session_exit(lot=lot, plate="粤B12345", at=timezone.now())
+    assert result.barrier == "open" and result.payment is None
     assert balance(customer) == 1100

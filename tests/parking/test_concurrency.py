@@ -8,8 +8,9 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Sum
 
-from parking import services, tasks
+from parking import tasks
 from parking.models import Lot, ParkingPayment, ParkingSession
+from parking.services import payments, stays, vehicles
 from parking.tariffs import TariffRule
 from tests.factories import OperatorFactory, UserFactory, WalletFactory
 from wallet.models import LedgerEntry, Wallet
@@ -57,13 +58,13 @@ def _ledger_matches_balances():
 @pytest.fixture
 def lot():
     op = OperatorFactory()
-    return services.lot_create(organization=op.organization, name="Race", capacity=200, tariff=TariffRule())
+    return stays.lot_create(organization=op.organization, name="Race", capacity=200, tariff=TariffRule())
 
 
 def _driver(plate, auto_pay=True):
     user = UserFactory()
     WalletFactory(user=user)
-    services.vehicle_register(user=user, plate=plate, auto_pay=auto_pay)
+    vehicles.vehicle_register(user=user, plate=plate, auto_pay=auto_pay)
     return user
 
 
@@ -73,10 +74,10 @@ def test_exit_racing_a_top_up_debits_once(lot):
     for i in range(rounds):
         plate = f"粤B{i:05d}"
         drivers.append((plate, _driver(plate)))
-        services.session_enter(lot=lot, plate=plate, at=ago(101))
+        stays.session_enter(lot=lot, plate=plate, at=ago(101))
     calls = []
     for i, (plate, user) in enumerate(drivers):
-        calls.append(lambda plate=plate: services.session_exit(lot=Lot.objects.get(pk=lot.pk), plate=plate, at=ago(1)))
+        calls.append(lambda plate=plate: stays.session_exit(lot=Lot.objects.get(pk=lot.pk), plate=plate, at=ago(1)))
         calls.append(lambda user=user, i=i: fund(user, 2000, key=f"race-topup-{i}"))
     results = race(*calls)
     assert not [r for r in results if isinstance(r, Exception)], results
@@ -87,14 +88,14 @@ def test_exit_racing_a_top_up_debits_once(lot):
         assert Wallet.objects.get(user=user).balance == 1100
     # The exit's answer is truthful: "open" exactly when its own call saw the money moved.
     for r in results[0::2]:
-        assert (r.gate == "open") == (r.due == 0)
+        assert (r.barrier == "open") == (r.due == 0)
     _ledger_matches_balances()
 
 
 def test_two_fee_queries_racing_make_one_payment(lot):
     user = _driver("粤B12345", auto_pay=False)
-    session = services.session_enter(lot=lot, plate="粤B12345", at=ago(100))
-    results = race(*[lambda: services.payment_refresh(session=ParkingSession.objects.get(pk=session.pk))] * 9)
+    session = stays.session_enter(lot=lot, plate="粤B12345", at=ago(100))
+    results = race(*[lambda: payments.payment_refresh(session=ParkingSession.objects.get(pk=session.pk))] * 9)
     assert not [r for r in results if isinstance(r, Exception)], results
     assert ParkingPayment.objects.filter(session=session).count() == 1
     assert len({r[1].pk for r in results}) == 1
@@ -105,7 +106,7 @@ def test_fee_api_racing_makes_one_payment(lot):
     from tests.conftest import auth_client
 
     user = _driver("粤B12345", auto_pay=False)
-    session = services.session_enter(lot=lot, plate="粤B12345", at=ago(100))
+    session = stays.session_enter(lot=lot, plate="粤B12345", at=ago(100))
     client = auth_client(user)
     url = f"/api/v1/parking/sessions/{session.pk}/fee"
     results = race(*[lambda: client.get(url).status_code] * 9)
@@ -125,9 +126,9 @@ def top_up_without_settling():
 
 def _debt(lot, plate="粤B12345", auto_pay=True):
     user = _driver(plate, auto_pay=auto_pay)
-    services.session_enter(lot=lot, plate=plate, at=ago(101))
-    result = services.session_exit(lot=lot, plate=plate, at=ago(1))
-    assert result.gate == "pay_required" and result.due == 900
+    stays.session_enter(lot=lot, plate=plate, at=ago(101))
+    result = stays.session_exit(lot=lot, plate=plate, at=ago(1))
+    assert result.barrier == "pay_required" and result.due == 900
     with top_up_without_settling():
         fund(user, 5000)
     assert ParkingPayment.objects.get(pk=result.payment.pk).status == "unpaid"
@@ -151,8 +152,8 @@ def test_auto_debit_task_run_in_parallel_debits_once(lot):
 def test_paying_on_the_page_racing_the_auto_debit_charges_once(lot):
     user, payment_id = _debt(lot)
     results = race(
-        *[lambda: services.payment_pay(payment_id=payment_id, user=user)] * 4,
-        *[lambda: services.payment_autodebit(payment_id=payment_id)] * 4,
+        *[lambda: payments.payment_pay(payment_id=payment_id, user=user)] * 4,
+        *[lambda: payments.payment_autodebit(payment_id=payment_id)] * 4,
     )
     assert LedgerEntry.objects.filter(kind="parking_payment").count() == 1
     assert Wallet.objects.get(user=user).balance == 4100
@@ -165,14 +166,14 @@ def test_paying_on_the_page_racing_the_auto_debit_charges_once(lot):
 def test_entries_racing_for_the_last_places(lot):
     Lot.objects.filter(pk=lot.pk).update(capacity=3)
     fresh = Lot.objects.get(pk=lot.pk)
-    results = race(*[lambda i=i: services.session_enter(lot=fresh, plate=f"粤B{i:05d}", at=ago(1)) for i in range(9)])
+    results = race(*[lambda i=i: stays.session_enter(lot=fresh, plate=f"粤B{i:05d}", at=ago(1)) for i in range(9)])
     codes = sorted(getattr(r, "code", "ok") for r in results)
     assert codes.count("ok") == 3 and codes.count("lot_full") == 6
     assert Lot.objects.get(pk=lot.pk).occupancy == 3 == ParkingSession.objects.filter(status="open").count()
 
 
 def test_same_plate_entering_twice_at_once_parks_once(lot):
-    results = race(*[lambda: services.session_enter(lot=lot, plate="粤B12345", at=ago(1))] * 9)
+    results = race(*[lambda: stays.session_enter(lot=lot, plate="粤B12345", at=ago(1))] * 9)
     codes = sorted(getattr(r, "code", "ok") for r in results)
     assert codes.count("ok") == 1 and codes.count("already_parked") == 8
     assert Lot.objects.get(pk=lot.pk).occupancy == 1
@@ -185,17 +186,17 @@ def test_one_coupon_racing_on_two_payments_is_used_once(lot):
     from tests.factories import OrderFactory, VoucherFactory
 
     user = _driver("粤B12345", auto_pay=False)
-    second = services.lot_create(organization=lot.organization, name="Race 2", capacity=5, tariff=TariffRule())
+    second = stays.lot_create(organization=lot.organization, name="Race 2", capacity=5, tariff=TariffRule())
     with top_up_without_settling():
         fund(user, 5000)
-    payments = []
+    payment_ids = []
     for where in (lot, second):
-        session = services.session_enter(lot=where, plate="粤B12345", at=ago(100))
-        payments.append(services.payment_refresh(session=session)[1].pk)
+        session = stays.session_enter(lot=where, plate="粤B12345", at=ago(100))
+        payment_ids.append(payments.payment_refresh(session=session)[1].pk)
     voucher = VoucherFactory(organization=lot.organization, benefit_type="amount", benefit_value=300)
     coupon = OrderFactory(user=user, voucher=voucher, status=Order.Status.PAID, paid_at=timezone.now())
     results = race(
-        *[lambda pid=pid: services.payment_pay(payment_id=pid, user=user, coupon_id=coupon.pk) for pid in payments]
+        *[lambda pid=pid: payments.payment_pay(payment_id=pid, user=user, coupon_id=coupon.pk) for pid in payment_ids]
     )
     codes = sorted(getattr(r, "code", "ok") for r in results)
     assert codes == ["invalid_state", "ok"]
@@ -219,8 +220,8 @@ def test_redeeming_a_coupon_does_not_wait_for_its_voucher_row(lot):
     user = _driver("粤B12345", auto_pay=False)
     with top_up_without_settling():
         fund(user, 5000)
-    session = services.session_enter(lot=lot, plate="粤B12345", at=ago(100))
-    payment_id = services.payment_refresh(session=session)[1].pk
+    session = stays.session_enter(lot=lot, plate="粤B12345", at=ago(100))
+    payment_id = payments.payment_refresh(session=session)[1].pk
     voucher = VoucherFactory(organization=lot.organization, benefit_type="amount", benefit_value=300)
     coupon = OrderFactory(user=user, voucher=voucher, status=Order.Status.PAID, paid_at=timezone.now())
     locked, release = threading.Event(), threading.Event()
@@ -240,7 +241,7 @@ def test_redeeming_a_coupon_does_not_wait_for_its_voucher_row(lot):
     try:
         with connection.cursor() as cursor:
             cursor.execute("SET lock_timeout = '2s'")
-        payment = services.payment_pay(payment_id=payment_id, user=user, coupon_id=coupon.pk)
+        payment = payments.payment_pay(payment_id=payment_id, user=user, coupon_id=coupon.pk)
     finally:
         release.set()
         seller.join(30)
@@ -257,7 +258,7 @@ def test_the_same_customer_registering_a_plate_twice_at_once_gets_it(lot):
     from parking.models import Vehicle
 
     user = UserFactory()
-    results = race(*[lambda: services.vehicle_register(user=user, plate="粤B12345", auto_pay=True)] * 8)
+    results = race(*[lambda: vehicles.vehicle_register(user=user, plate="粤B12345", auto_pay=True)] * 8)
     assert not [r for r in results if isinstance(r, Exception)], results
     assert sorted(created for _, created in results) == [False] * 7 + [True]
     assert Vehicle.objects.get(plate="粤B12345").user == user
@@ -269,17 +270,17 @@ def test_exit_racing_payments_and_fee_queries_keeps_the_books(lot):
     user = _driver("粤B12345", auto_pay=False)
     with top_up_without_settling():
         fund(user, 50000)
-    session = services.session_enter(lot=lot, plate="粤B12345", at=ago(100))
-    payment_id = services.payment_refresh(session=session)[1].pk
+    session = stays.session_enter(lot=lot, plate="粤B12345", at=ago(100))
+    payment_id = payments.payment_refresh(session=session)[1].pk
 
     def pay():
-        return services.payment_pay(payment_id=payment_id, user=user)
+        return payments.payment_pay(payment_id=payment_id, user=user)
 
     def refresh():
-        return services.payment_refresh(session=ParkingSession.objects.get(pk=session.pk))
+        return payments.payment_refresh(session=ParkingSession.objects.get(pk=session.pk))
 
     def leave():
-        return services.session_exit(lot=Lot.objects.get(pk=lot.pk), plate="粤B12345", at=ago(0))
+        return stays.session_exit(lot=Lot.objects.get(pk=lot.pk), plate="粤B12345", at=ago(0))
 
     results = race(leave, pay, pay, refresh, refresh, leave)
     codes = sorted(getattr(r, "code", "ok") for r in results)

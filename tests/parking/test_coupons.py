@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from orders.models import Order, OrderEvent
-from parking import services
 from parking.models import ParkingPayment
+from parking.services import payments, stays, vehicles
 from parking.tariffs import TariffRule
 from tests.conftest import auth_client
 from tests.factories import LotFactory, OrderFactory, UserFactory, VoucherFactory
@@ -24,9 +24,9 @@ def _coupon(user, org, *, benefit_type="amount", value=300, lot=None, status=Ord
 
 
 def _payment(customer, lot, minutes=100):
-    services.vehicle_register(user=customer, plate="粤B12345")
-    session = services.session_enter(lot=lot, plate="粤B12345", at=ago(minutes))
-    _, payment = services.payment_refresh(session=session)
+    vehicles.vehicle_register(user=customer, plate="粤B12345")
+    session = stays.session_enter(lot=lot, plate="粤B12345", at=ago(minutes))
+    _, payment = payments.payment_refresh(session=session)
     return payment
 
 
@@ -64,7 +64,7 @@ def test_each_benefit_type(customer, lot, benefit_type, value, discount):
 
 
 def test_percent_rounds_half_up(customer, operator):
-    lot = services.lot_create(
+    lot = stays.lot_create(
         organization=operator.organization,
         name="Odd",
         capacity=5,
@@ -158,11 +158,11 @@ def test_a_coupon_is_used_once(customer, lot, operator):
     payment = _payment(customer, lot)
     coupon = _coupon(customer, lot.organization, value=100)
     assert _pay(customer, payment, coupon).status_code == 200
-    services.session_exit(lot=lot, plate="粤B12345", at=timezone.now())
-    second_lot = services.lot_create(organization=operator.organization, name="Second", capacity=5, tariff=TariffRule())
-    services.session_enter(lot=second_lot, plate="粤B12345", at=ago(100))
+    stays.session_exit(lot=lot, plate="粤B12345", at=timezone.now())
+    second_lot = stays.lot_create(organization=operator.organization, name="Second", capacity=5, tariff=TariffRule())
+    stays.session_enter(lot=second_lot, plate="粤B12345", at=ago(100))
     session = second_lot.sessions.get()
-    _, payment2 = services.payment_refresh(session=session)
+    _, payment2 = payments.payment_refresh(session=session)
     res = _pay(customer, payment2, coupon)
     assert res.status_code == 409 and res.json()["error"]["code"] == "invalid_state"
     assert ParkingPayment.objects.filter(coupon=coupon).count() == 1
@@ -177,11 +177,11 @@ def test_minutes_coupon_on_a_later_payment_counts_the_whole_stay(customer, lot):
 
     fund(customer, 5000)
     payment = _payment(customer, lot, minutes=100)
-    services.payment_pay(payment_id=payment.pk, user=customer)
+    payments.payment_pay(payment_id=payment.pk, user=customer)
     session = payment.session
     ParkingSession.objects.filter(pk=session.pk).update(entered_at=F("entered_at") - timedelta(minutes=60))
     ParkingPayment.objects.filter(pk=payment.pk).update(priced_until=F("priced_until") - timedelta(minutes=60))
-    _, later = services.payment_refresh(session=session)
+    _, later = payments.payment_refresh(session=session)
     assert later.amount == 400
     coupon = _coupon(customer, lot.organization, benefit_type="minutes", value=60)
     body = _pay(customer, later, coupon).json()

@@ -4,8 +4,8 @@ import pytest
 from django.db.models import F
 from django.utils import timezone
 
-from parking import services
 from parking.models import ParkingPayment, ParkingSession, Vehicle
+from parking.services import payments, stays, vehicles
 from tests.conftest import auth_client
 from tests.factories import UserFactory, WalletFactory
 
@@ -56,9 +56,9 @@ def test_bad_vehicle_plate_is_400(cust_client):
 
 
 def test_sessions_of_my_plates_only(cust_client, customer, lot):
-    services.vehicle_register(user=customer, plate="粤B12345")
-    services.session_enter(lot=lot, plate="粤B12345", at=ago(100))
-    services.session_enter(lot=lot, plate="粤B99999", at=ago(100))
+    vehicles.vehicle_register(user=customer, plate="粤B12345")
+    stays.session_enter(lot=lot, plate="粤B12345", at=ago(100))
+    stays.session_enter(lot=lot, plate="粤B99999", at=ago(100))
     sessions = cust_client.get("/api/v1/parking/sessions").json()
     assert [s["plate"] for s in sessions] == ["粤B12345"]
     assert sessions[0]["fee"] == 900 and sessions[0]["status"] == "open"
@@ -67,14 +67,14 @@ def test_sessions_of_my_plates_only(cust_client, customer, lot):
 
 
 def test_registering_a_parked_plate_claims_its_open_session(cust_client, customer, lot):
-    services.session_enter(lot=lot, plate="粤B12345", at=ago(100))
+    stays.session_enter(lot=lot, plate="粤B12345", at=ago(100))
     cust_client.post("/api/v1/vehicles", {"plate": "粤B12345"}, format="json")
     assert ParkingSession.objects.get().user == customer
 
 
 def _parked(customer, lot, minutes=100, auto_pay=False):
-    services.vehicle_register(user=customer, plate="粤B12345", auto_pay=auto_pay)
-    return services.session_enter(lot=lot, plate="粤B12345", at=ago(minutes))
+    vehicles.vehicle_register(user=customer, plate="粤B12345", auto_pay=auto_pay)
+    return stays.session_enter(lot=lot, plate="粤B12345", at=ago(minutes))
 
 
 def test_fee_creates_then_refreshes_one_payment(cust_client, customer, lot):
@@ -149,7 +149,7 @@ def test_pay_retry_with_idempotency_key_charges_once(cust_client, customer, lot)
 
 def test_another_customers_payment_is_404(customer, lot):
     session = _parked(customer, lot)
-    snap, payment = services.payment_refresh(session=session)
+    snap, payment = payments.payment_refresh(session=session)
     intruder = UserFactory()
     WalletFactory(user=intruder, balance=10_000)
     client = auth_client(intruder)
@@ -159,7 +159,7 @@ def test_another_customers_payment_is_404(customer, lot):
 
 def test_bad_coupon_id_is_400(cust_client, customer, lot):
     session = _parked(customer, lot)
-    _, payment = services.payment_refresh(session=session)
+    _, payment = payments.payment_refresh(session=session)
     _code(
         cust_client.post(f"/api/v1/parking/payments/{payment.pk}/pay", {"coupon": "abc"}, format="json"),
         400,
@@ -170,8 +170,8 @@ def test_bad_coupon_id_is_400(cust_client, customer, lot):
 def test_leaving_within_the_grace_period_pays_nothing_more(customer, lot, op_client):
     fund(customer, 5000)
     session = _parked(customer, lot, minutes=100)
-    _, payment = services.payment_refresh(session=session)
-    services.payment_pay(payment_id=payment.pk, user=customer)
+    _, payment = payments.payment_refresh(session=session)
+    payments.payment_pay(payment_id=payment.pk, user=customer)
     res = op_client.post(
         f"/api/v1/operator/lots/{lot.pk}/exits",
         {"plate": "粤B12345", "at": (timezone.now() + timedelta(minutes=4)).isoformat()},
@@ -197,20 +197,20 @@ def test_staying_past_the_grace_period_owes_the_difference(customer, lot, later,
     # 1300 from 151 minutes on (the stay runs a few milliseconds past whole minutes).
     fund(customer, 5000)
     session = _parked(customer, lot, minutes=119)
-    _, payment = services.payment_refresh(session=session)
-    services.payment_pay(payment_id=payment.pk, user=customer)
+    _, payment = payments.payment_refresh(session=session)
+    payments.payment_pay(payment_id=payment.pk, user=customer)
     _time_passes(session, later)
-    result = services.session_exit(lot=lot, plate="粤B12345", at=timezone.now())
+    result = stays.session_exit(lot=lot, plate="粤B12345", at=timezone.now())
     assert result.due == due
     assert result.fee == 900 + due
-    assert result.gate == ("open" if due == 0 else "pay_required")
+    assert result.barrier == ("open" if due == 0 else "pay_required")
 
 
 def test_a_second_fee_query_after_paying_prices_only_the_extra_time(cust_client, customer, lot):
     fund(customer, 5000)
     session = _parked(customer, lot, minutes=100)
-    _, payment = services.payment_refresh(session=session)
-    services.payment_pay(payment_id=payment.pk, user=customer)
+    _, payment = payments.payment_refresh(session=session)
+    payments.payment_pay(payment_id=payment.pk, user=customer)
     within = cust_client.get(f"/api/v1/parking/sessions/{session.pk}/fee").json()
     assert within["due"] == 0 and within["payment"]["status"] == "paid" and within["leave_by"]
     _time_passes(session, 20)
@@ -229,10 +229,10 @@ def test_fee_query_count(cust_client, customer, lot, django_assert_max_num_queri
 
 
 def test_sessions_list_query_count(cust_client, customer, lot, django_assert_max_num_queries):
-    services.vehicle_register(user=customer, plate="粤B12345")
+    vehicles.vehicle_register(user=customer, plate="粤B12345")
     for i in range(5):
-        services.session_enter(lot=lot, plate="粤B12345", at=ago(500 - i * 60))
-        services.session_exit(lot=lot, plate="粤B12345", at=ago(480 - i * 60))
+        stays.session_enter(lot=lot, plate="粤B12345", at=ago(500 - i * 60))
+        stays.session_exit(lot=lot, plate="粤B12345", at=ago(480 - i * 60))
     with django_assert_max_num_queries(4):  # token, sessions, tariffs, payments: not one per row
         assert len(cust_client.get("/api/v1/parking/sessions").json()) == 5
 
@@ -240,7 +240,7 @@ def test_sessions_list_query_count(cust_client, customer, lot, django_assert_max
 @pytest.mark.parametrize("raw", ["null", "[]", '"x"', '{"coupon": 12}', '{"coupon": true}'])
 def test_pay_with_a_bad_body_is_400(cust_client, customer, lot, raw):
     session = _parked(customer, lot)
-    _, payment = services.payment_refresh(session=session)
+    _, payment = payments.payment_refresh(session=session)
     res = cust_client.post(f"/api/v1/parking/payments/{payment.pk}/pay", data=raw, content_type="application/json")
     _code(res, 400, "validation_error")
     payment.refresh_from_db()

@@ -109,7 +109,7 @@ def test_customer_cannot_use_operator_api(db):
     )
 
 
-def test_cashier_cannot_create_lots_but_records_gate_events(lot):
+def test_cashier_cannot_create_lots_but_records_camera_events(lot):
     cashier = OperatorFactory(organization=lot.organization, role="cashier")
     client = auth_client(cashier.user)
     _code(
@@ -219,10 +219,10 @@ def test_one_open_session_per_plate_and_lot_is_a_database_constraint(lot):
 
 
 def test_full_lot_refuses_entry(op_client, operator):
-    from parking import services
+    from parking.services import stays
     from parking.tariffs import TariffRule
 
-    small = services.lot_create(organization=operator.organization, name="Tiny", capacity=1, tariff=TariffRule())
+    small = stays.lot_create(organization=operator.organization, name="Tiny", capacity=1, tariff=TariffRule())
     assert _enter(op_client, small, plate="粤B11111").status_code == 201
     _code(_enter(op_client, small, plate="粤B22222"), 409, "lot_full")
     assert not ParkingSession.objects.filter(plate="粤B22222").exists()
@@ -276,14 +276,14 @@ def test_exit_of_an_unregistered_car_requires_payment(op_client, lot):
     assert ParkingPayment.objects.get().amount == 900
 
 
-def test_exit_within_free_minutes_opens_the_gate(op_client, lot):
+def test_exit_within_free_minutes_opens_the_barrier(op_client, lot):
     assert _enter(op_client, lot, minutes_ago=10).status_code == 201
     body = _exit(op_client, lot).json()
     assert body["fee"] == 0 and body["due"] == 0 and body["gate"] == "open" and body["payment"] is None
     assert not ParkingPayment.objects.exists()
 
 
-def test_gate_event_retry_with_idempotency_key_replays(op_client, lot):
+def test_camera_event_retry_with_idempotency_key_replays(op_client, lot):
     body = {"plate": "粤B12345", "at": ago(5).isoformat()}
     url = f"/api/v1/operator/lots/{lot.pk}/entries"
     first = op_client.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="cam-1-evt-9")
@@ -295,7 +295,7 @@ def test_gate_event_retry_with_idempotency_key_replays(op_client, lot):
 
 def test_exit_query_count(op_client, lot, django_assert_max_num_queries):
     assert _enter(op_client, lot).status_code == 201
-    with django_assert_max_num_queries(22):  # gate event, session, lot, payment (no debit)
+    with django_assert_max_num_queries(22):  # camera event, session, lot, payment (no debit)
         assert _exit(op_client, lot).status_code == 200
 
 

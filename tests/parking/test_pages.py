@@ -2,8 +2,8 @@ import pytest
 from django.utils import timezone
 
 from orders.models import Order
-from parking import services
 from parking.models import ParkingPayment, Vehicle
+from parking.services import stays, vehicles
 from tests.factories import OrderFactory, UserFactory, VoucherFactory
 
 from .conftest import ago, balance, fund
@@ -40,64 +40,83 @@ def test_add_vehicle_and_toggle_auto_pay(web, customer):
 def test_bad_or_taken_plate_shows_the_error(web):
     res = web.post("/parking/vehicles/", {"plate": "nope"})
     assert res.status_code == 200 and "errorlist" in res.content.decode()
-    services.vehicle_register(user=UserFactory(), plate="粤B54321")
+    vehicles.vehicle_register(user=UserFactory(), plate="粤B54321")
     res = web.post("/parking/vehicles/", {"plate": "粤B54321"})
     assert "registered to another account" in res.content.decode()
 
 
 def test_toggling_someone_elses_vehicle_is_404(web):
-    other, _ = services.vehicle_register(user=UserFactory(), plate="粤B54321")
+    other, _ = vehicles.vehicle_register(user=UserFactory(), plate="粤B54321")
     assert web.post(f"/parking/vehicles/{other.pk}/auto-pay/", {"auto_pay": "on"}).status_code == 404
 
 
 def test_sessions_page_shows_the_live_fee(web, customer, lot):
-    services.vehicle_register(user=customer, plate="粤B12345")
-    services.session_enter(lot=lot, plate="粤B12345", at=ago(100))
+    vehicles.vehicle_register(user=customer, plate="粤B12345")
+    stays.session_enter(lot=lot, plate="粤B12345", at=ago(100))
     html = web.get("/parking/sessions/").content.decode()
     assert "¥9.00" in html and "粤B12345" in html
 
 
 def test_pay_page_with_a_coupon(web, customer, lot):
     fund(customer, 2000)
-    services.vehicle_register(user=customer, plate="粤B12345")
-    session = services.session_enter(lot=lot, plate="粤B12345", at=ago(100))
+    vehicles.vehicle_register(user=customer, plate="粤B12345")
+    session = stays.session_enter(lot=lot, plate="粤B12345", at=ago(100))
     voucher = VoucherFactory(organization=lot.organization, benefit_type="amount", benefit_value=300, title="3 off")
     coupon = OrderFactory(user=customer, voucher=voucher, status=Order.Status.PAID, paid_at=timezone.now())
     foreign = OrderFactory(user=customer, status=Order.Status.PAID, paid_at=timezone.now())  # other organization
     page = web.get(f"/parking/sessions/{session.pk}/pay/")
     html = page.content.decode()
     assert str(coupon.pk) in html and str(foreign.pk) not in html
-    payment = ParkingPayment.objects.get(session=session)
-    res = web.post(
-        f"/parking/sessions/{session.pk}/pay/", {"payment": payment.pk, "coupon": str(coupon.pk)}, follow=True
-    )
+    assert 'data-testid="to-pay">¥9.00' in html and 'data-amount="600"' in html
+    res = web.post(f"/parking/sessions/{session.pk}/pay/", {"coupon": str(coupon.pk)}, follow=True)
     assert "Paid ¥6.00" in res.content.decode()
-    payment.refresh_from_db()
+    payment = ParkingPayment.objects.get(session=session)
     assert payment.status == "paid" and payment.coupon == coupon and payment.amount == 600
     assert balance(customer) == 1400
 
 
+def test_pay_page_only_reads(web, customer, lot):
+    """Showing what is due writes nothing: the payment is written when the customer pays."""
+    vehicles.vehicle_register(user=customer, plate="粤B12345")
+    session = stays.session_enter(lot=lot, plate="粤B12345", at=ago(100))
+    html = web.get(f"/parking/sessions/{session.pk}/pay/").content.decode()
+    assert 'data-testid="due">Due now: ¥9.00' in html
+    assert not ParkingPayment.objects.exists()
+
+
 def test_pay_page_short_wallet_shows_the_error(web, customer, lot):
-    services.vehicle_register(user=customer, plate="粤B12345")
-    session = services.session_enter(lot=lot, plate="粤B12345", at=ago(100))
+    vehicles.vehicle_register(user=customer, plate="粤B12345")
+    session = stays.session_enter(lot=lot, plate="粤B12345", at=ago(100))
     web.get(f"/parking/sessions/{session.pk}/pay/")
-    payment = ParkingPayment.objects.get(session=session)
-    res = web.post(f"/parking/sessions/{session.pk}/pay/", {"payment": payment.pk, "coupon": ""}, follow=True)
+    res = web.post(f"/parking/sessions/{session.pk}/pay/", {"coupon": ""}, follow=True)
     assert "does not cover" in res.content.decode()
-    payment.refresh_from_db()
-    assert payment.status == "unpaid"
+    assert not ParkingPayment.objects.filter(status="paid").exists()
+
+
+def test_pay_page_after_the_car_left_pays_the_open_payment(web, customer, lot):
+    fund(customer, 2000)
+    vehicles.vehicle_register(user=customer, plate="粤B12345")
+    session = stays.session_enter(lot=lot, plate="粤B12345", at=ago(110))
+    stays.session_exit(lot=lot, plate="粤B12345", at=ago(10))
+    unpaid = ParkingPayment.objects.get(session=session, status="unpaid")
+    res = web.post(f"/parking/sessions/{session.pk}/pay/", {"coupon": ""}, follow=True)
+    assert "Paid ¥9.00" in res.content.decode()
+    assert ParkingPayment.objects.get(session=session).pk == unpaid.pk
+    assert ParkingPayment.objects.get(session=session).status == "paid" and balance(customer) == 1100
+    res = web.post(f"/parking/sessions/{session.pk}/pay/", {"coupon": ""}, follow=True)
+    assert "Nothing is due" in res.content.decode() and balance(customer) == 1100
 
 
 def test_someone_elses_pay_page_is_404(web, lot):
-    services.vehicle_register(user=UserFactory(), plate="粤B54321")
-    session = services.session_enter(lot=lot, plate="粤B54321", at=ago(100))
+    vehicles.vehicle_register(user=UserFactory(), plate="粤B54321")
+    session = stays.session_enter(lot=lot, plate="粤B54321", at=ago(100))
     assert web.get(f"/parking/sessions/{session.pk}/pay/").status_code == 404
     assert not ParkingPayment.objects.exists()
 
 
 def test_remove_vehicle_frees_the_plate(web, customer):
-    vehicle, _ = services.vehicle_register(user=customer, plate="粤B12345")
-    other, _ = services.vehicle_register(user=UserFactory(), plate="粤B54321")
+    vehicle, _ = vehicles.vehicle_register(user=customer, plate="粤B12345")
+    other, _ = vehicles.vehicle_register(user=UserFactory(), plate="粤B54321")
     assert web.post(f"/parking/vehicles/{other.pk}/remove/").status_code == 404
     res = web.post(f"/parking/vehicles/{vehicle.pk}/remove/", follow=True)
     assert "removed" in res.content.decode()
@@ -105,15 +124,15 @@ def test_remove_vehicle_frees_the_plate(web, customer):
     assert Vehicle.objects.filter(plate="粤B54321").exists()
 
 
-@pytest.mark.parametrize("raw", ["²", "١٢", "1.5", "-3", "99999999999999999999999"])
-def test_pay_page_with_a_payment_that_is_not_an_id_shows_an_error(web, customer, lot, raw):
-    """Characters Python calls digits ("²") are not ids: the page answers with its error message,
-    never a server error, and nothing is paid."""
+@pytest.mark.parametrize("raw", ["²", "١٢", "1.5", "-3", "not-a-uuid", "00000000-0000-0000-0000-000000000000"])
+def test_pay_page_with_a_coupon_not_in_the_list_shows_an_error(web, customer, lot, raw):
+    """A coupon that is not one of the customer's coupons for this lot is refused by the form: the
+    page answers with its error message, never a server error, and nothing is paid."""
     fund(customer, 5000)
-    services.vehicle_register(user=customer, plate="粤B12345")
-    session = services.session_enter(lot=lot, plate="粤B12345", at=ago(100))
-    web.get(f"/parking/sessions/{session.pk}/pay/")
-    res = web.post(f"/parking/sessions/{session.pk}/pay/", {"payment": raw, "coupon": ""})
-    assert res.status_code in (302, 404)
-    assert ParkingPayment.objects.get(session=session).status == "unpaid"
+    vehicles.vehicle_register(user=customer, plate="粤B12345")
+    session = stays.session_enter(lot=lot, plate="粤B12345", at=ago(100))
+    res = web.post(f"/parking/sessions/{session.pk}/pay/", {"coupon": raw})
+    assert res.status_code == 302
+    assert "Choose a coupon" in web.get(res["Location"]).content.decode()
+    assert not ParkingPayment.objects.exists()
     assert balance(customer) == 5000

@@ -44,3 +44,20 @@ def test_new_energy_plates():
     assert is_new_energy_plate("京AD12345")
     assert is_new_energy_plate("京A12345F")
     assert not is_new_energy_plate("京A12345")
+
+
+def test_clean_plate_normalizes_or_says_what_a_plate_looks_like():
+    from config.errors import DomainError
+    from parking.plates import PLATE_HINT, clean_plate
+
+    assert clean_plate(" 粤b·123.45 ") == "粤B12345"
+    with pytest.raises(DomainError) as exc:
+        clean_plate("nope")
+    assert exc.value.code == "validation_error" and exc.value.details == {"plate": [PLATE_HINT]}
+
+
+@pytest.mark.parametrize(("plate", "vehicle_type"), [("粤B12345", "small"), ("京AD12345", "new_energy")])
+def test_a_plate_implies_its_vehicle_type(plate, vehicle_type):
+    from parking.services.vehicles import default_vehicle_type
+
+    assert default_vehicle_type(plate) == vehicle_type

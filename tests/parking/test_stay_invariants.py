@@ -9,9 +9,9 @@ import pytest
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from parking import services
 from parking.models import ParkingPayment, ParkingSession
 from parking.selectors import tariff_for
+from parking.services import payments, stays, vehicles
 from parking.tariffs import fee_for_stay
 from wallet.models import LedgerEntry
 
@@ -33,15 +33,15 @@ def test_random_stay_keeps_the_books(customer, lot, seed):
     rng = random.Random(seed)
     fund(customer, 10**6)
     auto_pay = rng.random() < 0.5
-    services.vehicle_register(user=customer, plate="粤B12345", auto_pay=auto_pay)
-    session = services.session_enter(lot=lot, plate="粤B12345", at=ago(rng.randint(0, 200)))
+    vehicles.vehicle_register(user=customer, plate="粤B12345", auto_pay=auto_pay)
+    session = stays.session_enter(lot=lot, plate="粤B12345", at=ago(rng.randint(0, 200)))
     for _ in range(rng.randint(0, 6)):
         _time_passes(session, rng.choice([1, 5, 14, 16, 29, 31, 90, 700]))
         if rng.random() < 0.6:
-            _, payment = services.payment_refresh(session=session)
+            _, payment = payments.payment_refresh(session=session)
             if payment is not None and payment.status == "unpaid" and rng.random() < 0.7:
-                services.payment_pay(payment_id=payment.pk, user=customer)
-    result = services.session_exit(lot=lot, plate="粤B12345", at=timezone.now())
+                payments.payment_pay(payment_id=payment.pk, user=customer)
+    result = stays.session_exit(lot=lot, plate="粤B12345", at=timezone.now())
     session.refresh_from_db()
     paid = ParkingPayment.objects.filter(session=session, status="paid")
     covered = paid.aggregate(s=Sum("fee"))["s"] or 0
@@ -55,6 +55,6 @@ def test_random_stay_keeps_the_books(customer, lot, seed):
     ledger = LedgerEntry.objects.filter(kind="parking_payment").aggregate(s=Sum("amount"))["s"] or 0
     assert -ledger == charged
     assert ParkingPayment.objects.filter(session=session, status="unpaid").count() <= 1
-    assert (result.gate == "open") == (result.due == 0)
+    assert (result.barrier == "open") == (result.due == 0)
     if auto_pay:  # the wallet always covers it here
-        assert result.gate == "open" and unpaid is None
+        assert result.barrier == "open" and unpaid is None

@@ -8,8 +8,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Organization
-from accounts.services import operator_create
-from parking.models import Lot, Tariff
+from accounts.services import customer_register, operator_create
+from coupons.models import Voucher
+from coupons.services import voucher_create
+from parking.models import Tariff
+from parking.services.stays import lot_create, session_enter, session_exit
+from parking.services.vehicles import vehicle_register
+from parking.tariffs import TariffRule
+from wallet.services import wallet_credit
 
 DEMO_ORG = "Demo Parking Co."
 OPERATOR = ("operator", "operator-pass-2024")
@@ -31,23 +37,22 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo data loaded."))
 
     def _seed(self):
-        from accounts.services import customer_register
-        from coupons.models import Voucher
-        from coupons.services import voucher_create
-        from wallet.services import wallet_credit
-
         if not User.objects.filter(username=ADMIN[0]).exists():
             User.objects.create_superuser(ADMIN[0], "admin@example.com", ADMIN[1])
         op = operator_create(organization_name=DEMO_ORG, username=OPERATOR[0], password=OPERATOR[1])
         org = op.organization
-        downtown = Lot.objects.create(organization=org, name="Downtown Plaza", capacity=120)
-        airport = Lot.objects.create(organization=org, name="Airport P2", capacity=400)
-        Tariff.objects.create(lot=downtown)
-        Tariff.objects.create(
-            lot=downtown, vehicle_type=Tariff.VehicleType.LARGE, first_price=1000, unit_price=400, cap_per_24h=6000
+        downtown = lot_create(
+            organization=org,
+            name="Downtown Plaza",
+            capacity=120,
+            tariff=TariffRule(),
+            tariffs={Tariff.VehicleType.LARGE: TariffRule(first_price=1000, unit_price=400, cap_per_24h=6000)},
         )
-        Tariff.objects.create(
-            lot=airport, free_minutes=10, first_price=800, unit_minutes=60, unit_price=500, cap_per_24h=6000
+        airport = lot_create(
+            organization=org,
+            name="Airport P2",
+            capacity=400,
+            tariff=TariffRule(free_minutes=10, first_price=800, unit_minutes=60, unit_price=500, cap_per_24h=6000),
         )
 
         customer, _ = customer_register(username=CUSTOMER[0], password=CUSTOMER[1])
@@ -95,8 +100,6 @@ class Command(BaseCommand):
 
 def _seed_parking(*, customer, downtown, airport):
     """The demo driver's car with auto-pay: one stay that left (auto-debited), one still parked."""
-    from parking.services import session_enter, session_exit, vehicle_register
-
     now = timezone.now()
     vehicle_register(user=customer, plate="粤B12345", auto_pay=True)
     session_enter(lot=downtown, plate="粤B12345", at=now - timedelta(days=2, hours=3))

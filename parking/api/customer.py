@@ -1,0 +1,160 @@
+"""Customer API: my vehicles, my stays and their fee, and paying a parking payment (API.md,
+"Customer API")."""
+
+from django.urls import path
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.idempotency import idempotent
+from config.api import MoneyThrottle
+
+from .. import selectors
+from ..services.payments import payment_pay, payment_refresh
+from ..services.vehicles import vehicle_register, vehicle_remove, vehicle_set_auto_pay
+from .representations import (
+    VEHICLE_TYPES,
+    PlateField,
+    dt,
+    payment_data,
+    payment_schema,
+    session_data,
+    session_list_schema,
+    session_schema,
+    sessions_data,
+    vehicle_data,
+)
+
+# --- serializers ------------------------------------------------------------------------------------
+
+
+class VehicleRegisterSerializer(serializers.Serializer):
+    plate = PlateField()
+    auto_pay = serializers.BooleanField(required=False, default=False)
+    vehicle_type = serializers.ChoiceField(choices=VEHICLE_TYPES, required=False)
+
+
+class VehicleUpdateSerializer(serializers.Serializer):
+    auto_pay = serializers.BooleanField()
+
+
+class StrictUUIDField(serializers.UUIDField):
+    """An order id as a string: integers and booleans are not ids."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
+class ParkingPaySerializer(serializers.Serializer):
+    coupon = StrictUUIDField(required=False, allow_null=True, default=None)
+
+
+# --- views ------------------------------------------------------------------------------------------
+
+
+class VehiclesView(APIView):
+    @extend_schema(responses={200: inline_serializer("VehicleList", {"id": serializers.IntegerField()}, many=True)})
+    def get(self, request):
+        return Response([vehicle_data(v) for v in selectors.vehicles_for_customer(request.user)])
+
+    @extend_schema(
+        request=VehicleRegisterSerializer,
+        responses={201: inline_serializer("VehicleOut", {"id": serializers.IntegerField()})},
+    )
+    def post(self, request):
+        ser = VehicleRegisterSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        vehicle, created = vehicle_register(user=request.user, **ser.validated_data)
+        return Response(vehicle_data(vehicle), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class VehicleDetailView(APIView):
+    @extend_schema(responses={200: inline_serializer("VehicleDetail", {"id": serializers.IntegerField()})})
+    def get(self, request, vehicle_id):
+        return Response(vehicle_data(selectors.vehicle_for_customer(request.user, vehicle_id)))
+
+    @extend_schema(
+        request=VehicleUpdateSerializer,
+        responses={200: inline_serializer("VehicleUpdated", {"id": serializers.IntegerField()})},
+    )
+    def patch(self, request, vehicle_id):
+        vehicle = selectors.vehicle_for_customer(request.user, vehicle_id)
+        ser = VehicleUpdateSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        return Response(vehicle_data(vehicle_set_auto_pay(vehicle=vehicle, **ser.validated_data)))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, vehicle_id):
+        vehicle_remove(vehicle=selectors.vehicle_for_customer(request.user, vehicle_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SessionsView(APIView):
+    @extend_schema(operation_id="parking_sessions_list", responses={200: session_list_schema})
+    def get(self, request):
+        return Response(sessions_data(selectors.sessions_for_customer(request.user)[:200]))
+
+
+class SessionDetailView(APIView):
+    @extend_schema(responses={200: session_schema})
+    def get(self, request, session_id):
+        return Response(session_data(selectors.session_for_customer(request.user, session_id)))
+
+
+class SessionFeeView(APIView):
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "Fee",
+                {"fee": serializers.IntegerField(), "due": serializers.IntegerField(), "payment": payment_schema},
+            )
+        }
+    )
+    def get(self, request, session_id):
+        """The one GET that writes, because the contract says so: asking for the fee of an open stay
+        "creates or refreshes its payment" for the amount due now. The write is the
+        `payment_refresh` service's (session lock, one unpaid payment per stay)."""
+        session = selectors.session_for_customer(request.user, session_id)
+        snap, payment = payment_refresh(session=session)
+        return Response(
+            {
+                "fee": snap.fee,
+                "due": snap.due,
+                "paid": snap.paid,
+                "leave_by": dt(snap.leave_by),
+                "payment": payment_data(payment),
+            }
+        )
+
+
+class PaymentDetailView(APIView):
+    @extend_schema(responses={200: payment_schema})
+    def get(self, request, payment_id):
+        return Response(payment_data(selectors.payment_for_customer(request.user, payment_id)))
+
+
+class PaymentPayView(APIView):
+    throttle_classes = [MoneyThrottle]
+
+    @extend_schema(request=ParkingPaySerializer, responses={200: payment_schema})
+    @idempotent
+    def post(self, request, payment_id):
+        selectors.payment_for_customer(request.user, payment_id)
+        ser = ParkingPaySerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        payment = payment_pay(payment_id=payment_id, user=request.user, coupon_id=ser.validated_data["coupon"])
+        return Response(payment_data(payment))
+
+
+urlpatterns = [
+    path("vehicles", VehiclesView.as_view(), name="api-vehicles"),
+    path("vehicles/<int:vehicle_id>", VehicleDetailView.as_view(), name="api-vehicle"),
+    path("parking/sessions", SessionsView.as_view(), name="api-parking-sessions"),
+    path("parking/sessions/<int:session_id>", SessionDetailView.as_view(), name="api-parking-session"),
+    path("parking/sessions/<int:session_id>/fee", SessionFeeView.as_view(), name="api-parking-session-fee"),
+    path("parking/payments/<int:payment_id>", PaymentDetailView.as_view(), name="api-parking-payment"),
+    path("parking/payments/<int:payment_id>/pay", PaymentPayView.as_view(), name="api-parking-payment-pay"),
+]

@@ -1,0 +1,132 @@
+"""What the parking API answers: lots, sessions, payments and vehicles as JSON-ready dicts, the
+input fields both sides share, and the OpenAPI shapes of the answers."""
+
+from collections.abc import Iterable
+
+from django.utils import timezone
+from drf_spectacular.utils import inline_serializer
+from rest_framework import serializers
+
+from config.errors import DomainError
+
+from .. import selectors
+from ..models import Lot, ParkingPayment, ParkingSession, Tariff, Vehicle
+from ..plates import PLATE_HINT, clean_plate
+
+VEHICLE_TYPES = Tariff.VehicleType.values
+
+# --- answers --------------------------------------------------------------------------------------
+
+_DT = serializers.DateTimeField()
+
+
+def dt(value):
+    """Times as strings here, so an Idempotency-Key replay answers byte for byte the same."""
+    return _DT.to_representation(value) if value is not None else None
+
+
+def lot_data(lot: Lot) -> dict:
+    tariffs = {t.vehicle_type: t.rule.as_dict() for t in lot.tariffs.all()}
+    return {
+        "id": lot.pk,
+        "name": lot.name,
+        "capacity": lot.capacity,
+        "occupancy": lot.occupancy,
+        "grace_minutes": lot.grace_minutes,
+        "tariff": tariffs.get(Tariff.VehicleType.SMALL) or selectors.tariff_for(lot, "small").as_dict(),
+        "tariffs": tariffs,
+    }
+
+
+def session_data(session: ParkingSession, snap: selectors.Snapshot | None = None) -> dict:
+    snap = snap or selectors.snapshot(session)
+    return {
+        "id": session.pk,
+        "lot": session.lot_id,
+        "plate": session.plate,
+        "vehicle_type": session.vehicle_type,
+        "entered_at": dt(session.entered_at),
+        "exited_at": dt(session.exited_at),
+        "fee": snap.fee,
+        "paid": snap.paid,
+        "discount": snap.discount,
+        "due": snap.due,
+        "status": session.status,
+        "leave_by": dt(snap.leave_by),
+    }
+
+
+def sessions_data(sessions: Iterable[ParkingSession]) -> list[dict]:
+    """A list of stays, all priced at the same moment."""
+    now = timezone.now()
+    return [session_data(s, selectors.snapshot(s, now)) for s in sessions]
+
+
+def payment_data(payment: ParkingPayment | None) -> dict | None:
+    if payment is None:
+        return None
+    return {
+        "id": payment.pk,
+        "session": payment.session_id,
+        "fee": payment.fee,
+        "discount": payment.discount,
+        "amount": payment.amount,
+        "status": payment.status,
+        "coupon": str(payment.coupon_id) if payment.coupon_id else None,
+        "priced_until": dt(payment.priced_until),
+        "paid_at": dt(payment.paid_at),
+    }
+
+
+def vehicle_data(vehicle: Vehicle) -> dict:
+    return {
+        "id": vehicle.pk,
+        "plate": vehicle.plate,
+        "vehicle_type": vehicle.vehicle_type,
+        "auto_pay": vehicle.auto_pay,
+        "created_at": dt(vehicle.created_at),
+    }
+
+
+# --- input fields -----------------------------------------------------------------------------------
+
+
+class PlateField(serializers.CharField):
+    def __init__(self, **kwargs):
+        super().__init__(max_length=32, **kwargs)
+
+    def to_internal_value(self, data):
+        try:
+            return clean_plate(super().to_internal_value(data))
+        except DomainError as exc:
+            raise serializers.ValidationError(PLATE_HINT) from exc
+
+
+# --- OpenAPI shapes ---------------------------------------------------------------------------------
+
+session_schema = inline_serializer(
+    "ParkingSession",
+    {
+        "id": serializers.IntegerField(),
+        "lot": serializers.IntegerField(),
+        "plate": serializers.CharField(),
+        "entered_at": serializers.DateTimeField(),
+        "exited_at": serializers.DateTimeField(allow_null=True),
+        "fee": serializers.IntegerField(),
+        "paid": serializers.IntegerField(),
+        "status": serializers.CharField(),
+    },
+)
+payment_schema = inline_serializer(
+    "ParkingPayment",
+    {
+        "id": serializers.IntegerField(),
+        "session": serializers.IntegerField(),
+        "fee": serializers.IntegerField(),
+        "discount": serializers.IntegerField(),
+        "amount": serializers.IntegerField(),
+        "status": serializers.CharField(),
+        "coupon": serializers.UUIDField(allow_null=True),
+    },
+)
+session_list_schema = inline_serializer("ParkingSessionList", {"id": serializers.IntegerField()}, many=True)
