@@ -54,8 +54,3 @@ class DomainError(Exception):
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details or {}}}
-
-
-class NotFound(DomainError):
-    def __init__(self, message: str = "Not found."):
-        super().__init__("not_found", message, status=404)

@@ -13,7 +13,6 @@ from .models import Lot, ParkingPayment, ParkingSession, Tariff
 from .selectors import lot_daily_revenue, not_found
 from .services.stays import lot_recount_occupancy
 from .tariffs import parse_rule
-from .views import page_not_found_on_404
 
 
 class TariffForm(forms.ModelForm):
@@ -183,7 +182,7 @@ class LotAdmin(OrganizationScopedAdmin):
         custom = [
             path(
                 "<int:lot_id>/report/",
-                self.admin_site.admin_view(page_not_found_on_404(self.report_view)),
+                self.admin_site.admin_view(self.report_view),
                 name="parking_lot_report",
             )
         ]

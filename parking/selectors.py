@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.scoping import organization_of
 from config.errors import DomainError
+from config.ids import is_id
 
 from .models import Lot, ParkingPayment, ParkingSession, Tariff, Vehicle
 from .tariffs import TariffRule, fee_for_stay, parse_rule
@@ -23,12 +24,6 @@ from .tariffs import TariffRule, fee_for_stay, parse_rule
 def not_found(what: str) -> DomainError:
     """The one way parking says something is not there (or not the caller's): 404 `not_found`."""
     return DomainError("not_found", f"No such {what}.", status=404)
-
-
-def is_id(value) -> bool:
-    """A primary key as given by a client: ASCII digits only ("²" and "١" pass str.isdigit)."""
-    text = str(value)
-    return text.isascii() and text.isdigit()
 
 
 def lot_for_operator(user, lot_id) -> Lot:

@@ -1,6 +1,5 @@
 """Customer parking pages: my vehicles, my stays with the live fee, and the pay page."""
 
-import functools
 
 from django import forms
 from django.contrib import messages
@@ -12,29 +11,12 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from config.errors import DomainError
-from config.handlers import not_found as not_found_page
 
 from . import selectors
 from .models import Tariff
 from .plates import clean_plate
 from .services import vehicles as vehicle_services
 from .services.payments import coupon_discount, session_pay
-
-
-def page_not_found_on_404(view):
-    """Access helpers raise DomainError `not_found`; a page answers it with the 404 page (status
-    404). Any other DomainError goes on up."""
-
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except DomainError as exc:
-            if exc.status == 404:
-                return not_found_page(request, exc)
-            raise
-
-    return wrapper
 
 
 def _error(request, exc: DomainError) -> None:
@@ -82,7 +64,6 @@ def vehicles(request):
 
 @login_required
 @require_POST
-@page_not_found_on_404
 def vehicle_auto_pay(request, vehicle_id):
     vehicle = selectors.vehicle_for_customer(request.user, vehicle_id)
     vehicle_services.vehicle_set_auto_pay(vehicle=vehicle, auto_pay=request.POST.get("auto_pay") == "on")
@@ -96,7 +77,6 @@ def vehicle_auto_pay(request, vehicle_id):
 
 @login_required
 @require_POST
-@page_not_found_on_404
 def vehicle_remove(request, vehicle_id):
     vehicle = selectors.vehicle_for_customer(request.user, vehicle_id)
     plate = vehicle.plate
@@ -121,7 +101,6 @@ class PayForm(forms.Form):
 
 
 @login_required
-@page_not_found_on_404
 def pay(request, session_id):
     """What the stay owes now, with the customer's coupons for it; a POST pays it (`session_pay`
     writes the payment and charges it in one transaction). A GET only reads."""
