@@ -66,6 +66,14 @@ def operator_create(
     return operator
 
 
+def superuser_ensure(*, username: str, email: str, password: str) -> AbstractBaseUser:
+    """The platform's superuser (demo data, first start): created once, left alone afterwards."""
+    existing = User.objects.filter(username=username).first()
+    if existing is not None:
+        return existing
+    return User.objects.create_superuser(username=username, email=email, password=password)
+
+
 def idempotency_records_purge(*, before: datetime) -> int:
     """Delete stored Idempotency-Key answers created before `before`; returns how many."""
     deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=before).delete()

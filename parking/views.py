@@ -1,6 +1,5 @@
 """Customer parking pages: my vehicles, my stays with the live fee, and the pay page."""
 
-
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required

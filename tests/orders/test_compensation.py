@@ -111,3 +111,26 @@ def test_compensation_withdraws_the_voucher_from_sale(sold):
     with pytest.raises(DomainError) as err:
         buy(customer(balance=1000), v)
     assert err.value.code == "not_found"
+
+
+def test_a_later_run_credits_the_orders_an_earlier_run_withdrew_and_no_others(sold):
+    """Eligibility comes from the transitions' compensation run, not from audit text: a first run
+    without money withdraws; a second run credits exactly the withdrawn orders, whatever reasons
+    other transitions wrote."""
+    from orders.services import order_cancel
+
+    v, users, orders = sold
+    lookalike_user = customer(balance=0)
+    lookalike = buy(lookalike_user, v)
+    order_cancel(order_id=lookalike.pk, user=lookalike_user, reason="withdrawn (compensation run #1): by hand")
+    first = voucher_compensate(voucher_id=v.pk, amount=0, message="Lot closed", actor=None)
+    assert (first.refunded_count, first.cancelled_count, first.compensated_count) == (1, 1, 0)
+    second = voucher_compensate(voucher_id=v.pk, amount=300, message="Sorry for the trouble", actor=None)
+    assert second.compensated_count == 2
+    credited = set(
+        LedgerEntry.objects.filter(kind=LedgerEntry.Kind.COMPENSATION).values_list("wallet__user_id", flat=True)
+    )
+    assert credited == {users[0].pk, users[1].pk}
+    assert balance(lookalike_user) == 0
+    withdrawn = OrderEvent.objects.filter(compensation_run=first, to_status__in=[S.REFUNDED, S.CANCELLED])
+    assert {e.order_id for e in withdrawn} == {orders["paid"].pk, orders["unpaid"].pk}

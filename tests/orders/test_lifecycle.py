@@ -361,3 +361,23 @@ def test_a_free_coupon_pays_and_refunds_without_ledger_entries():
     assert order_refund(order_id=order.pk, user=u).status == S.REFUNDED
     assert not LedgerEntry.objects.filter(order=order).exists()
     assert stock(v) == 1
+
+
+def test_reading_orders_writes_nothing_itself_and_asks_a_worker_to_expire(monkeypatch):
+    """A GET is a read: an overdue order reads `expired`, its row is left to the expiry task, which
+    the read asks for (for this customer) instead of waiting for the periodic run."""
+    from orders import tasks
+
+    asked = []
+    monkeypatch.setattr(tasks.expire_due_orders, "delay", lambda **kw: asked.append(kw))
+    v = VoucherFactory(stock=1)
+    u = customer()
+    order = overdue(buy(u, v))
+    client = auth_client(u)
+    assert client.get(f"/api/v1/orders/{order.pk}").json()["status"] == "expired"
+    assert client.get("/api/v1/orders").json()[0]["status"] == "expired"
+    client.force_login(u)
+    assert client.get("/orders/").status_code == 200
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING_PAYMENT and stock(v) == 0
+    assert asked == [{"user_id": u.pk}] * 3

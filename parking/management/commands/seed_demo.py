@@ -2,13 +2,12 @@
 
 from datetime import timedelta
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Organization
-from accounts.services import customer_register, operator_create
+from accounts.services import customer_register, operator_create, superuser_ensure
 from coupons.models import Voucher
 from coupons.services import voucher_create
 from parking.models import Tariff
@@ -21,8 +20,6 @@ DEMO_ORG = "Demo Parking Co."
 OPERATOR = ("operator", "operator-pass-2024")
 CUSTOMER = ("driver", "driver-pass-2024")
 ADMIN = ("admin", "admin-pass-2024")
-
-User = get_user_model()
 
 
 class Command(BaseCommand):
@@ -37,8 +34,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo data loaded."))
 
     def _seed(self):
-        if not User.objects.filter(username=ADMIN[0]).exists():
-            User.objects.create_superuser(ADMIN[0], "admin@example.com", ADMIN[1])
+        superuser_ensure(username=ADMIN[0], email="admin@example.com", password=ADMIN[1])
         op = operator_create(organization_name=DEMO_ORG, username=OPERATOR[0], password=OPERATOR[1])
         org = op.organization
         downtown = lot_create(
