@@ -129,6 +129,15 @@ def json_server_error(request):
     return JsonResponse(error_body("server_error", "Something went wrong on our side."), status=500)
 
 
+_DATETIME = serializers.DateTimeField()
+
+
+def iso_time(value) -> str | None:
+    """A time as the API writes it (ISO 8601 with the offset of the current zone), None as None.
+    Bodies built by hand use it, so an Idempotency-Key replay answers byte for byte the same."""
+    return None if value is None else _DATETIME.to_representation(value)
+
+
 class StrictMoneyField(serializers.Field):
     """A positive amount of minor units given as a JSON integer: no strings, floats, or booleans."""
 

@@ -6,22 +6,16 @@ from django.db.models import Q
 from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.fields import DateTimeField
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.scoping import operator_required
+from config.api import iso_time
 from config.errors import DomainError
 from config.ids import is_id
 
 from . import selectors, services
 from .models import Voucher
-
-_dt = DateTimeField()
-
-
-def _time(value):
-    return None if value is None else _dt.to_representation(value)
 
 
 def voucher_body(voucher: Voucher) -> dict:
@@ -35,8 +29,8 @@ def voucher_body(voucher: Voucher) -> dict:
         "price": voucher.price,
         "benefit": voucher.benefit,
         "stock": voucher.stock,
-        "begins_at": _time(voucher.begins_at),
-        "ends_at": _time(voucher.ends_at),
+        "begins_at": iso_time(voucher.begins_at),
+        "ends_at": iso_time(voucher.ends_at),
         "per_user_limit": voucher.per_user_limit,
         "payment_window_seconds": voucher.payment_window_seconds,
         "low_stock_threshold": voucher.low_stock_threshold,
@@ -50,7 +44,7 @@ def operator_voucher_body(voucher: Voucher) -> dict:
         "status": voucher.status,
         "initial_stock": voucher.initial_stock,
         "sold_count": voucher.sold_count,
-        "published_at": _time(voucher.published_at),
+        "published_at": iso_time(voucher.published_at),
         "stock_remaining": sale["stock_remaining"],
         "sale_status": sale["status"],
     }

@@ -108,9 +108,22 @@ def _release_stock(order: Order) -> None:
     voucher_return_unit(voucher_id=order.voucher_id, user_id=order.user_id, order_id=order.pk)
 
 
-def _expire_locked(order: Order, *, actor_id: int | None, reason: str) -> None:
+def _close(order: Order, *, to: str, actor_id: int | None, reason: str, compensation_run_id: int | None = None) -> None:
+    """A transition that ends the order's hold on its unit (cancel, expire, refund): the unit goes
+    back once, then the status and its event. Caller holds the order's row lock."""
     _release_stock(order)
-    _transition(order, to=S.EXPIRED, actor_id=actor_id, reason=reason, extra_fields=["stock_released"])
+    _transition(
+        order,
+        to=to,
+        actor_id=actor_id,
+        reason=reason,
+        extra_fields=["stock_released"],
+        compensation_run_id=compensation_run_id,
+    )
+
+
+def _expire_locked(order: Order, *, actor_id: int | None, reason: str) -> None:
+    _close(order, to=S.EXPIRED, actor_id=actor_id, reason=reason)
 
 
 def _expired_error(order: Order) -> DomainError:
@@ -174,8 +187,7 @@ def order_cancel(
         elif order.status != S.PENDING_PAYMENT:
             raise _invalid(order, allowed=[S.PENDING_PAYMENT], action="cancelled")
         else:
-            _release_stock(order)
-            _transition(order, to=S.CANCELLED, actor_id=user.pk, reason=reason, extra_fields=["stock_released"])
+            _close(order, to=S.CANCELLED, actor_id=user.pk, reason=reason)
     if expired:
         raise _expired_error(order)
     return order
@@ -187,15 +199,7 @@ def order_cancel(
 def _refund_locked(order: Order, *, actor_id: int | None, reason: str, compensation_run_id: int | None = None) -> int:
     """Paid and unused -> refunded: stock and money back in the caller's transaction. Returns the
     amount credited."""
-    _release_stock(order)
-    _transition(
-        order,
-        to=S.REFUNDED,
-        actor_id=actor_id,
-        reason=reason,
-        extra_fields=["stock_released"],
-        compensation_run_id=compensation_run_id,
-    )
+    _close(order, to=S.REFUNDED, actor_id=actor_id, reason=reason, compensation_run_id=compensation_run_id)
     if order.amount > 0:
         wallet_credit(
             user_id=order.user_id,
@@ -316,15 +320,7 @@ def order_withdraw(*, order_id: uuid.UUID, run_id: int, actor_id: int | None, re
         _refund_locked(order, actor_id=actor_id, reason=reason, compensation_run_id=run_id)
         return order, "refunded"
     if order.status == S.PENDING_PAYMENT:
-        _release_stock(order)
-        _transition(
-            order,
-            to=S.CANCELLED,
-            actor_id=actor_id,
-            reason=reason,
-            extra_fields=["stock_released"],
-            compensation_run_id=run_id,
-        )
+        _close(order, to=S.CANCELLED, actor_id=actor_id, reason=reason, compensation_run_id=run_id)
         return order, "cancelled"
     return order, None
 

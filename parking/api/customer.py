@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.idempotency import idempotent
-from config.api import MoneyThrottle
+from config.api import MoneyThrottle, iso_time
 
 from .. import selectors
 from ..services.payments import payment_pay, payment_refresh
@@ -16,7 +16,6 @@ from ..services.vehicles import vehicle_register, vehicle_remove, vehicle_set_au
 from .representations import (
     VEHICLE_TYPES,
     PlateField,
-    dt,
     payment_data,
     payment_schema,
     session_data,
@@ -124,7 +123,7 @@ class SessionFeeView(APIView):
                 "fee": snap.fee,
                 "due": snap.due,
                 "paid": snap.paid,
-                "leave_by": dt(snap.leave_by),
+                "leave_by": iso_time(snap.leave_by),
                 "payment": payment_data(payment),
             }
         )

@@ -7,6 +7,7 @@ from django.utils import timezone
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
+from config.api import iso_time
 from config.errors import DomainError
 
 from .. import selectors
@@ -16,13 +17,6 @@ from ..plates import PLATE_HINT, clean_plate
 VEHICLE_TYPES = Tariff.VehicleType.values
 
 # --- answers --------------------------------------------------------------------------------------
-
-_DT = serializers.DateTimeField()
-
-
-def dt(value):
-    """Times as strings here, so an Idempotency-Key replay answers byte for byte the same."""
-    return _DT.to_representation(value) if value is not None else None
 
 
 def lot_data(lot: Lot) -> dict:
@@ -45,14 +39,14 @@ def session_data(session: ParkingSession, snap: selectors.Snapshot | None = None
         "lot": session.lot_id,
         "plate": session.plate,
         "vehicle_type": session.vehicle_type,
-        "entered_at": dt(session.entered_at),
-        "exited_at": dt(session.exited_at),
+        "entered_at": iso_time(session.entered_at),
+        "exited_at": iso_time(session.exited_at),
         "fee": snap.fee,
         "paid": snap.paid,
         "discount": snap.discount,
         "due": snap.due,
         "status": session.status,
-        "leave_by": dt(snap.leave_by),
+        "leave_by": iso_time(snap.leave_by),
     }
 
 
@@ -73,8 +67,8 @@ def payment_data(payment: ParkingPayment | None) -> dict | None:
         "amount": payment.amount,
         "status": payment.status,
         "coupon": str(payment.coupon_id) if payment.coupon_id else None,
-        "priced_until": dt(payment.priced_until),
-        "paid_at": dt(payment.paid_at),
+        "priced_until": iso_time(payment.priced_until),
+        "paid_at": iso_time(payment.paid_at),
     }
 
 
@@ -84,7 +78,7 @@ def vehicle_data(vehicle: Vehicle) -> dict:
         "plate": vehicle.plate,
         "vehicle_type": vehicle.vehicle_type,
         "auto_pay": vehicle.auto_pay,
-        "created_at": dt(vehicle.created_at),
+        "created_at": iso_time(vehicle.created_at),
     }
 
 
