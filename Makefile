@@ -1,6 +1,7 @@
 # make run   - install, migrate, load demo data once, serve web + Celery worker + beat
 # make test  - ruff + the whole test suite against PostgreSQL and Redis (see README)
 # make bench - the purchase-path benchmark (real mode)
+# make api-docs - regenerate docs/API.md from the OpenAPI schema
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
@@ -8,7 +9,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint bench install install-dev messages clean
+.PHONY: run test lint bench install install-dev messages clean api-docs
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +42,9 @@ test: install-dev
 
 bench: install-dev
 	$(PY) tests/perf/bench.py
+
+api-docs: install
+	$(PY) manage.py api_docs
 
 messages: install
 	$(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore ".venv/*" --ignore "staticfiles/*" --ignore "tests/*"

@@ -16,16 +16,21 @@ from config.errors import DomainError
 
 from .scoping import operator_of
 from .services import customer_register
+from .usernames import MAX_LENGTH, RULE, validate_username
 
 User = get_user_model()
 
 
 class CredentialsSerializer(serializers.Serializer):
-    username = serializers.RegexField(r"^[\w.@+-]+$", max_length=150, min_length=3)
+    """A login: any username an account may have (the rule is checked where accounts are made)."""
+
+    username = serializers.CharField(max_length=MAX_LENGTH)
     password = serializers.CharField(max_length=128, trim_whitespace=False)
 
 
 class RegisterSerializer(CredentialsSerializer):
+    username = serializers.CharField(max_length=MAX_LENGTH, validators=[validate_username], help_text=RULE)
+
     def validate(self, attrs):
         candidate = User(username=attrs["username"])
         try:
@@ -44,7 +49,7 @@ class RegisterView(APIView):
     throttle_scope = "auth"
 
     @extend_schema(
-        request=CredentialsSerializer,
+        request=RegisterSerializer,
         responses={
             201: inline_serializer(
                 "Registered",

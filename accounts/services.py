@@ -14,6 +14,7 @@ from config.errors import DomainError
 
 from .models import IdempotencyRecord, Operator, Organization
 from .signals import customer_registered
+from .usernames import username_problem, validate_username
 
 User = get_user_model()
 
@@ -21,6 +22,9 @@ User = get_user_model()
 def customer_register(*, username: str, password: str) -> tuple[AbstractBaseUser, Token]:
     """Create a customer and an API token, atomically (listeners of `customer_registered`, such as
     the wallet, write in the same transaction)."""
+    problem = username_problem(username)
+    if problem:
+        raise DomainError("validation_error", problem, details={"username": [problem]})
     try:
         with transaction.atomic():
             user = User.objects.create_user(username=username, password=password)
@@ -36,6 +40,10 @@ def customer_register(*, username: str, password: str) -> tuple[AbstractBaseUser
 def customers_create_bulk(*, usernames: list[str], password: str) -> list[tuple[AbstractBaseUser, str]]:
     """Many customers at once (load tests, demos): one password hash for all, bulk inserts. Returns
     (user, token key) pairs in id order. Must run inside the caller's transaction."""
+    for name in usernames:
+        problem = username_problem(name)
+        if problem:
+            raise DomainError("validation_error", problem, details={"usernames": [name]})
     taken = set(User.objects.filter(username__in=usernames).values_list("username", flat=True))
     if taken:
         raise DomainError(
@@ -57,6 +65,7 @@ def operator_create(
     """Create the organization if new and an operator user who administers it (admin + API)."""
     if role not in Operator.Role.values:
         raise ValueError(f"role must be one of {', '.join(Operator.Role.values)}")
+    validate_username(username)
     validate_password(password, user=User(username=username))
     with transaction.atomic():
         org, _ = Organization.objects.get_or_create(name=organization_name.strip())
@@ -77,4 +86,12 @@ def superuser_ensure(*, username: str, email: str, password: str) -> AbstractBas
 def idempotency_records_purge(*, before: datetime) -> int:
     """Delete stored Idempotency-Key answers created before `before`; returns how many."""
     deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=before).delete()
+    return deleted
+
+
+def user_tokens_revoke(*, user_id: int) -> int:
+    """Delete every API token of a user; each is marked revoked for every process (accounts/tokens.py,
+    through the Token deletion signal). Returns how many were deleted."""
+    with transaction.atomic():
+        deleted, _ = Token.objects.filter(user_id=user_id).delete()
     return deleted

@@ -12,6 +12,7 @@ from config.api import auth_attempt_wait
 from config.errors import DomainError
 
 from .services import customer_register
+from .usernames import MAX_LENGTH, RULE, validate_username
 
 
 class RegisterForm(UserCreationForm):
@@ -19,7 +20,9 @@ class RegisterForm(UserCreationForm):
         model = get_user_model()
         fields = ("username",)
 
-    username = forms.RegexField(r"^[\w.@+-]+$", max_length=150, min_length=3, label=_("Username"))
+    username = forms.CharField(
+        max_length=MAX_LENGTH, validators=[validate_username], label=_("Username"), help_text=RULE
+    )
 
 
 def _throttled(request, template: str, form):

@@ -164,6 +164,64 @@ class StrictMoneyField(serializers.Field):
         return int(value)
 
 
+class StrictIntegerField(serializers.Field):
+    """A quantity given as a JSON integer (stock, capacity, minutes, limits): no "300" strings, no
+    5.0 floats, no booleans. For money use StrictMoneyField."""
+
+    default_error_messages = {
+        "invalid": 'Must be a whole number given as a JSON integer (e.g. 5, not "5" or 5.0).',
+        "min_value": "Must be at least {min_value}.",
+        "max_value": "Must be at most {max_value}.",
+    }
+
+    def __init__(self, *, min_value: int | None = 0, max_value: int | None = 2_147_483_647, **kwargs):
+        self.min_value, self.max_value = min_value, max_value
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        if self.min_value is not None and data < self.min_value:
+            self.fail("min_value", min_value=self.min_value)
+        if self.max_value is not None and data > self.max_value:
+            self.fail("max_value", max_value=self.max_value)
+        return data
+
+    def to_representation(self, value):
+        return int(value)
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 time that must say its offset ("2026-05-01T08:00:00+08:00" or "...Z"). A time
+    without one is refused with a 400 instead of being read silently in the server's time zone."""
+
+    default_error_messages = {
+        "naive": (
+            "Give the time with its UTC offset, e.g. 2026-05-01T08:00:00+08:00 or 2026-05-01T00:00:00Z; "
+            "a time without one is ambiguous."
+        ),
+    }
+
+    def to_internal_value(self, value):
+        from datetime import datetime
+
+        from django.utils import timezone
+        from django.utils.dateparse import parse_datetime
+
+        if isinstance(value, datetime):
+            parsed = value
+        elif isinstance(value, str):
+            try:
+                parsed = parse_datetime(value.strip())
+            except ValueError:
+                parsed = None
+        else:
+            parsed = None
+        if parsed is not None and timezone.is_naive(parsed):
+            self.fail("naive")
+        return super().to_internal_value(value)
+
+
 class AuthThrottle(ScopedRateThrottle):
     scope_attr = "throttle_scope"
 

@@ -1,14 +1,84 @@
-"""Pages answer a service's `not_found` the way Django answers Http404 (the 404 page), so every
-layer says "not found" one way: DomainError("not_found"). The API's views never get here: DRF's
-exception handler (config/api.py) answers their errors in the contract's JSON."""
+"""Project middleware: requests refused before any view, the Content-Security-Policy header, and
+pages answering a service's `not_found` with the 404 page."""
 
+import secrets
+from urllib.parse import unquote_to_bytes
+
+from django.conf import settings
 from django.core.handlers.exception import response_for_exception
-from django.http import Http404
+from django.http import Http404, HttpResponse, JsonResponse
 
-from .errors import DomainError
+from .errors import DomainError, error_body
+
+NUL_MESSAGE = "The request contains a NUL character (%00), which no parameter or path may hold."
+
+
+class RejectNulMiddleware:
+    """A NUL byte in the path or the query string is bad input (PostgreSQL cannot store or compare
+    it, so a filter on it would fail deep in a query): 400 before any view runs, the contract's
+    JSON body under /api/, a plain page elsewhere."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        raw_query = request.META.get("QUERY_STRING", "")
+        if "\x00" in request.path or "\x00" in request.path_info or b"\x00" in unquote_to_bytes(raw_query):
+            if request.path.startswith("/api/"):
+                details = {"non_field_errors": [NUL_MESSAGE]}
+                return JsonResponse(error_body("validation_error", NUL_MESSAGE, details), status=400)
+            return HttpResponse(
+                f"<!doctype html><title>Bad request</title><h1>Bad request (400)</h1><p>{NUL_MESSAGE}</p>",
+                status=400,
+            )
+        return self.get_response(request)
+
+
+def csp_nonce(request) -> str:
+    """This request's nonce for the inline <script> blocks of a page (templates: {{ csp_nonce }})."""
+    nonce = getattr(request, "_csp_nonce", None)
+    if nonce is None:
+        nonce = request._csp_nonce = secrets.token_urlsafe(16)
+    return nonce
+
+
+def build_policy(directives: dict[str, list[str]], nonce: str | None) -> str:
+    parts = []
+    for name, sources in directives.items():
+        sources = list(sources)
+        if name == "script-src" and nonce:
+            sources.append(f"'nonce-{nonce}'")
+        parts.append(" ".join([name, *sources]) if sources else name)
+    return "; ".join(parts)
+
+
+class ContentSecurityPolicyMiddleware:
+    """Sends settings.CONTENT_SECURITY_POLICY on every response (unless a view set its own header).
+    Scripts run only from our own origin or, inline, with this request's nonce: injected markup can
+    neither load nor run a script. A view may widen the policy by setting `response.csp_update`
+    (a dict of directive -> extra sources), as the API docs page does for its CDN bundle."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        directives = getattr(settings, "CONTENT_SECURITY_POLICY", None)
+        if not directives or "Content-Security-Policy" in response:
+            return response
+        directives = {name: list(sources) for name, sources in directives.items()}
+        for name, extra in (getattr(response, "csp_update", None) or {}).items():
+            directives.setdefault(name, []).extend(extra)
+        header = "Content-Security-Policy-Report-Only" if getattr(settings, "CSP_REPORT_ONLY", False) else None
+        response[header or "Content-Security-Policy"] = build_policy(directives, getattr(request, "_csp_nonce", None))
+        return response
 
 
 class DomainNotFoundMiddleware:
+    """Pages answer a service's DomainError("not_found") the way Django answers Http404 (the 404
+    page), so every layer says "not found" one way. The API's views never get here: DRF's exception
+    handler (config/api.py) answers their errors in the contract's JSON."""
+
     def __init__(self, get_response):
         self.get_response = get_response
 

@@ -2,15 +2,18 @@
 
 DRF's TokenAuthentication reads the token and its user from the database on every request. In a
 flash sale most answers are refusals (sold out, not started) that the Redis gate gives without the
-database; this keeps the token read out of them too. A token is trusted for at most
-SECKILL_AUTH_CACHE_SECONDS (default 30) after it was last read: deleting a token or deactivating a
-user is seen at once by the process that did it (signals), and takes up to that long to reach
-purchases already cached in other processes. 0 turns it off."""
+database; this keeps the token read out of them too. A remembered token is trusted for at most
+SECKILL_AUTH_CACHE_SECONDS (default 30) after it was last read, and on every use it is checked
+against the shared cache's revocation marks (accounts/tokens.py: one cache read, no database): a
+token deleted, a password changed or a user deactivated through the application stops buying at
+once in every process. 0 turns the memory off."""
 
 import threading
 import time
 
 from rest_framework.authentication import TokenAuthentication
+
+from accounts.tokens import token_is_revoked
 
 from . import conf
 
@@ -27,7 +30,9 @@ class CachedTokenAuthentication(TokenAuthentication):
         now = time.monotonic()
         hit = _cache.get(key)
         if hit is not None and hit[0] > now:
-            return hit[1], hit[2]
+            if not token_is_revoked(key):
+                return hit[1], hit[2]
+            forget_token(key)  # revoked elsewhere: the database read below refuses it
         user, token = super().authenticate_credentials(key)
         with _lock:
             if len(_cache) >= MAX_ENTRIES:
@@ -66,8 +71,9 @@ def _user_deleted(sender, instance, **kwargs) -> None:
 
 
 def connect_signals() -> None:
-    """A token deleted or a user deactivated through the ORM in this process is forgotten at
-    once; changes made by other processes reach them within SECKILL_AUTH_CACHE_SECONDS."""
+    """A token deleted or a user deactivated through the ORM in this process is forgotten here at
+    once; other processes see the revocation mark (accounts/tokens.py) on the token's next use.
+    Only a change that bypasses the ORM's signals (a bulk UPDATE) waits for the memory's time."""
     from django.contrib.auth import get_user_model
     from django.db.models.signals import post_delete, post_save
     from rest_framework.authtoken.models import Token

@@ -38,10 +38,13 @@ INSTALLED_APPS = [
     "orders",
     "seckill",
     "parking",
+    "config",  # the composition root: its management commands (api_docs)
 ]
 
 MIDDLEWARE = [
+    "config.middleware.RejectNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -68,10 +71,28 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "config.context_processors.product",
+                "config.context_processors.csp",
             ],
         },
     },
 ]
+
+# Content-Security-Policy (config/middleware.py), in every mode so the tests and the browser tests
+# run the pages under it. Inline <script> blocks carry the request's nonce ({{ csp_nonce }}); inline
+# event handlers are not allowed (behaviour lives in static/js). Inline styles stay allowed.
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+CSP_REPORT_ONLY = env.bool("CSP_REPORT_ONLY", default=False)
 
 # --- Database -------------------------------------------------------------------------------
 # DATABASE_URL=postgres://... selects PostgreSQL with psycopg 3's connection pool. Without it the

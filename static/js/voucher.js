@@ -53,6 +53,9 @@
       .then(function (data) {
         if (!data) return;
         skew = data.now_ms - Date.now();
+        // The operator may move the sale's window: the countdown follows without a reload.
+        if (data.begins_ms !== undefined) begins = data.begins_ms;
+        if (data.ends_ms !== undefined) ends = data.ends_ms;
         if (stockEl && data.stock_remaining !== null) stockEl.textContent = data.stock_remaining;
         setStatus(data.status);
       })

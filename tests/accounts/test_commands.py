@@ -10,15 +10,15 @@ pytestmark = pytest.mark.django_db
 
 
 def test_create_operator_creates_org_once_and_operators(capsys):
-    call_command("create_operator", organization="Harbor Parking", username="h1", password="Sturdy-pass-77")
-    call_command("create_operator", organization="Harbor Parking", username="h2", password="Sturdy-pass-77")
+    call_command("create_operator", organization="Harbor Parking", username="harbor1", password="Sturdy-pass-77")
+    call_command("create_operator", organization="Harbor Parking", username="harbor2", password="Sturdy-pass-77")
     assert Organization.objects.filter(name="Harbor Parking").count() == 1
     ops = Operator.objects.filter(organization__name="Harbor Parking")
     assert ops.count() == 2
-    user = get_user_model().objects.get(username="h1")
+    user = get_user_model().objects.get(username="harbor1")
     assert user.is_staff and not user.is_superuser and user.check_password("Sturdy-pass-77")
     assert Token.objects.filter(user=user).exists()
-    assert "h2" in capsys.readouterr().out
+    assert "harbor2" in capsys.readouterr().out
 
 
 def test_create_operator_refuses_weak_password_and_duplicates():
@@ -48,3 +48,20 @@ def test_seed_demo_runs_once():
     counts = (Organization.objects.count(), get_user_model().objects.count())
     call_command("seed_demo")
     assert (Organization.objects.count(), get_user_model().objects.count()) == counts
+
+
+def test_create_customers_refuses_a_prefix_that_makes_usernames_the_rule_refuses():
+    with pytest.raises(CommandError, match=r"--prefix 'c' makes usernames such as 'c1'.*at least 3"):
+        call_command("create_customers", count=3, prefix="c", password="Load-pass-123")
+    with pytest.raises(CommandError, match="only letters, digits"):
+        call_command("create_customers", count=1, prefix="bad name", password="Load-pass-123")
+    assert not get_user_model().objects.exists()
+
+
+def test_every_customer_create_customers_makes_can_get_a_token(capsys, api):
+    call_command("create_customers", count=10, prefix="cu", password="Load-pass-123")
+    names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert names[0] == "cu1" and names[-1] == "cu10"
+    for name in (names[0], names[-1]):
+        res = api.post("/api/v1/auth/token", {"username": name, "password": "Load-pass-123"}, format="json")
+        assert res.status_code == 200, res.content

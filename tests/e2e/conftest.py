@@ -42,10 +42,14 @@ def page(browser, live_server, request):
     pg = context.new_page()
     pg.set_default_timeout(15_000)
     pg.base_url = live_server.url
+    # Every page runs under the Content-Security-Policy: anything it blocks fails the test.
+    blocked = []
+    pg.on("console", lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None)
     yield pg
     OUTPUT.mkdir(parents=True, exist_ok=True)
     pg.screenshot(path=str(OUTPUT / f"{request.node.name}-final.png"), full_page=True)
     context.close()
+    assert blocked == [], "the Content-Security-Policy blocked: " + "; ".join(blocked)
 
 
 def shot(page, name: str) -> Path:

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.services import customers_create_bulk
+from accounts.usernames import username_problem
 from config.errors import DomainError
 from wallet.services import wallets_open_bulk
 
@@ -24,6 +25,10 @@ class Command(BaseCommand):
         if balance < 0:
             raise CommandError("--balance must not be negative")
         names = [f"{prefix}{i}" for i in range(1, count + 1)]
+        for name in (names[0], names[-1]):  # the shortest and the longest: the same rule as sign-up
+            problem = username_problem(name)
+            if problem:
+                raise CommandError(f"--prefix {prefix!r} makes usernames such as {name!r}: {problem}")
         try:
             with transaction.atomic():
                 created = customers_create_bulk(usernames=names, password=password)
