@@ -222,3 +222,109 @@ class ParkingPayment(models.Model):
 
     def __str__(self) -> str:
         return f"Parking payment {self.pk} ({self.status})"
+
+
+# --- partnerships: another organization's coupons honoured at some of our lots --------------------
+
+
+class Partnership(models.Model):
+    """Organization `offering` (A) honours the coupons of organization `partner` (B) at some of its
+    lots, on fixed terms: which benefit types, what B owes A per redemption (`settlement_price`),
+    a validity window and a monthly cap. A offers; B accepts or declines; either side ends it.
+    Terms never change once offered: different terms are a new offer. After an end, coupons paid
+    before it keep working until `valid_until`."""
+
+    class Status(models.TextChoices):
+        OFFERED = "offered", "Offered"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        ENDED = "ended", "Ended"
+
+    offering = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="partnerships_offered")
+    partner = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="partnerships_received")
+    lots = models.ManyToManyField(Lot, related_name="partnerships")
+    # A list of coupons.Voucher.BenefitType values (JSON: the embedded SQLite default has no arrays).
+    benefit_types = models.JSONField(default=list)
+    settlement_price = models.PositiveIntegerField(help_text="What the partner owes per redemption, in fen.")
+    valid_from = models.DateTimeField()
+    valid_until = models.DateTimeField()
+    monthly_cap = models.PositiveIntegerField(help_text="Redemptions honoured per calendar month.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OFFERED)
+    offered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    responded_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(Organization, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(offering=F("partner")), name="partnership_two_organizations"),
+            models.CheckConstraint(condition=Q(valid_until__gt=F("valid_from")), name="partnership_window_ordered"),
+            models.CheckConstraint(condition=Q(monthly_cap__gte=1), name="partnership_cap_positive"),
+            models.CheckConstraint(
+                condition=(Q(status="ended") & Q(ended_at__isnull=False))
+                | (~Q(status="ended") & Q(ended_at__isnull=True)),
+                name="partnership_ended_has_time",
+            ),
+            models.UniqueConstraint(
+                fields=["offering", "partner"],
+                condition=Q(status__in=["offered", "accepted"]),
+                name="partnership_one_live_per_pair",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.offering} honours {self.partner} (#{self.pk})"
+
+
+class PartnershipMonth(models.Model):
+    """The redemptions of one partnership in one calendar month (local time): the cap's counter.
+    A redemption moves it by a conditional update (`redemptions < cap`); the constraint makes an
+    overshoot impossible whatever the code does."""
+
+    partnership = models.ForeignKey(Partnership, on_delete=models.PROTECT, related_name="months")
+    month = models.DateField(help_text="The first day of the month.")
+    cap = models.PositiveIntegerField()
+    redemptions = models.PositiveIntegerField(default=0)
+    amount = models.PositiveBigIntegerField(default=0, help_text="Settlement owed for the month, in fen.")
+
+    class Meta:
+        ordering = ["partnership", "-month"]
+        constraints = [
+            models.UniqueConstraint(fields=["partnership", "month"], name="partnership_month_unique"),
+            models.CheckConstraint(condition=Q(redemptions__lte=F("cap")), name="partnership_month_within_cap"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partnership} {self.month:%Y-%m}: {self.redemptions}/{self.cap}"
+
+
+class SettlementEntry(models.Model):
+    """One side of a redemption's settlement between two organizations (double entry): the lot's
+    organization is owed `+price`, the coupon's organization owes `-price`; the two entries of a
+    payment sum to zero. Written in the transaction that pays the fee, so both exist or neither."""
+
+    partnership = models.ForeignKey(Partnership, on_delete=models.PROTECT, related_name="entries")
+    payment = models.ForeignKey(ParkingPayment, on_delete=models.PROTECT, related_name="settlement_entries")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="settlement_entries")
+    counterparty = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    amount = models.BigIntegerField(help_text="Fen: positive is owed to this organization, negative owed by it.")
+    month = models.DateField(help_text="The first day of the redemption's month (local time).")
+    coupon = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["payment", "organization"], name="settlement_one_side_per_payment"),
+            models.CheckConstraint(condition=~Q(organization=F("counterparty")), name="settlement_two_organizations"),
+        ]
+        indexes = [models.Index(fields=["organization", "partnership", "month"], name="settlement_statement_idx")]
+        verbose_name_plural = "settlement entries"
+
+    def __str__(self) -> str:
+        return f"{self.organization} {self.amount:+d} ({self.month:%Y-%m})"

@@ -1,13 +1,14 @@
 """A stay's fee payments: the unpaid payment refreshed to what is due, paying it from the wallet
 (optionally with one coupon), the auto-debit of departed cars and the settling of open debts.
-Locks follow the order in `parking.services` (session -> payment -> coupon order -> wallet)."""
+Locks follow the order in `parking.services` (session -> payment -> coupon order -> partnership
+month -> wallet)."""
 
 from __future__ import annotations
 
 import enum
 import logging
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -15,9 +16,10 @@ from django.utils import timezone
 
 from config.errors import DomainError
 
-from ..models import Lot, ParkingPayment, ParkingSession, Vehicle
+from ..models import Lot, ParkingPayment, ParkingSession, Partnership, Vehicle
 from ..selectors import Snapshot, not_found, open_debts, session_rule, snapshot
 from ..tariffs import fee_for_stay, percent_off
+from .partnerships import partnership_honour, settlement_record
 
 log = logging.getLogger("parkmarket.parking")
 
@@ -162,18 +164,34 @@ def _pay_locked(
     else:
         covered = sum(p.fee for p in payments if p.status == ParkingPayment.Status.PAID)
     discount = 0
+    honoured: list[tuple[Partnership, date]] = []
     if coupon_id is not None:
-        order = _coupon_take(order_id=coupon_id, user=user, session=session, payment=payment)
+        order = _coupon_take(order_id=coupon_id, user=user, session=session, payment=payment, honoured=honoured)
         discount = coupon_discount(
             voucher=order.voucher, fee=payment.fee, session=session, covered=covered, until=payment.priced_until
         )
         payment.coupon = order
-    return _settle(payment, session, discount=discount, method=ParkingPayment.Method.WALLET)
+    payment = _settle(payment, session, discount=discount, method=ParkingPayment.Method.WALLET)
+    for partnership, month in honoured:  # a partner's coupon: the settlement, in the same transaction
+        settlement_record(partnership=partnership, payment=payment, coupon=payment.coupon, month=month)
+    return payment
 
 
-def _coupon_take(*, order_id: uuid.UUID, user: AbstractBaseUser, session: ParkingSession, payment: ParkingPayment):
-    """The coupon order, marked used (same transaction as the debit): orders owns the transition."""
+def _coupon_take(
+    *,
+    order_id: uuid.UUID,
+    user: AbstractBaseUser,
+    session: ParkingSession,
+    payment: ParkingPayment,
+    honoured: list[tuple[Partnership, date]],
+):
+    """The coupon order, marked used (same transaction as the debit): orders owns the transition.
+    A coupon of another organization applies through a partnership of the lot's organization,
+    which is appended to `honoured` (its cap's counter already moved)."""
     from orders.services import order_use
+
+    def honour_foreign(order) -> None:
+        honoured.append(partnership_honour(order=order, lot=session.lot, at=timezone.now()))
 
     return order_use(
         order_id=order_id,
@@ -181,6 +199,7 @@ def _coupon_take(*, order_id: uuid.UUID, user: AbstractBaseUser, session: Parkin
         organization_id=session.lot.organization_id,
         lot_id=session.lot_id,
         reason=f"Applied to parking payment {payment.pk}",
+        honour_foreign=honour_foreign,
     )
 
 
