@@ -33,6 +33,31 @@ def month_of(at: datetime) -> date:
 # --- the partnership's life -------------------------------------------------------------------------
 
 
+def partnership_offer_problems(
+    *, organization: Organization, partner: Organization, lots: list[Lot], valid_from: datetime, valid_until: datetime
+) -> dict[str, list[str]]:
+    """What is wrong with an offer's terms, by field (the API and the admin form both ask)."""
+    problems: dict[str, list[str]] = {}
+    if partner.pk == organization.pk:
+        problems["partner"] = [_("An organization cannot partner with itself.")]
+    if not lots:
+        problems["lots"] = [_("Name at least one lot.")]
+    elif any(lot.organization_id != organization.pk for lot in lots):
+        problems["lots"] = [_("Only your organization's lots can be covered.")]
+    if valid_until <= valid_from:
+        problems["valid_until"] = [_("Must be after valid_from.")]
+    elif valid_until <= timezone.now():
+        problems["valid_until"] = [_("Must be in the future.")]
+    return problems
+
+
+def partnership_live(*, organization: Organization, partner: Organization) -> bool:
+    """Whether `organization` already offered `partner` a partnership that is offered or accepted."""
+    return Partnership.objects.filter(
+        offering=organization, partner=partner, status__in=[S.OFFERED, S.ACCEPTED]
+    ).exists()
+
+
 def partnership_offer(
     *,
     organization: Organization,
@@ -48,18 +73,12 @@ def partnership_offer(
     """`organization` offers `partner` that its coupons are honoured at `lots` (all of them
     `organization`'s) on these terms. One live (offered or accepted) partnership per pair and
     direction: a second one is 409 `invalid_state`; end the first to change the terms."""
-    if partner.pk == organization.pk:
-        raise DomainError("validation_error", details={"partner": [_("An organization cannot partner with itself.")]})
-    if not lots:
-        raise DomainError("validation_error", details={"lots": [_("Name at least one lot.")]})
-    if any(lot.organization_id != organization.pk for lot in lots):
-        raise DomainError("validation_error", details={"lots": [_("Only your organization's lots can be covered.")]})
-    if valid_until <= valid_from:
-        raise DomainError("validation_error", details={"valid_until": [_("Must be after valid_from.")]})
-    if valid_until <= timezone.now():
-        raise DomainError("validation_error", details={"valid_until": [_("Must be in the future.")]})
-    live = Partnership.objects.filter(offering=organization, partner=partner, status__in=[S.OFFERED, S.ACCEPTED])
-    if live.exists():
+    problems = partnership_offer_problems(
+        organization=organization, partner=partner, lots=lots, valid_from=valid_from, valid_until=valid_until
+    )
+    if problems:
+        raise DomainError("validation_error", details=problems)
+    if partnership_live(organization=organization, partner=partner):
         raise DomainError("invalid_state", _("A partnership with this organization is already offered or running."))
     try:
         with transaction.atomic():
