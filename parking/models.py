@@ -328,3 +328,120 @@ class SettlementEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization} {self.amount:+d} ({self.month:%Y-%m})"
+
+
+# --- merchants: shops that buy parking for their customers ----------------------------------------
+
+
+class Merchant(models.Model):
+    """A shop or a mall registered by an organization, tied to some of its lots. Its `account` is
+    the user the merchant logs in with (portal and API) and whose wallet pays for its quotas. The
+    organization sets the benefit a coupon gives and what the merchant pays per coupon."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="merchants")
+    name = models.CharField(max_length=120)
+    lots = models.ManyToManyField(Lot, related_name="merchants")
+    account = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="merchant")
+    # The coupon the merchant gives away (coupons.Voucher.BenefitType values) and its unit price.
+    benefit_type = models.CharField(max_length=16, default="minutes")
+    benefit_value = models.PositiveIntegerField(default=120)
+    unit_price = models.PositiveIntegerField(help_text="What the merchant pays per coupon, in fen.")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organization", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="merchant_name_unique_per_org"),
+            models.CheckConstraint(
+                condition=Q(benefit_type__in=["amount", "minutes", "percent", "free"]), name="merchant_benefit_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MerchantQuota(models.Model):
+    """N coupons a merchant bought, valid from `valid_from` until `valid_until`, paid from its
+    wallet (`purchase_entry`). `issued` counts the coupons handed out and never passes `quantity`
+    (conditional UPDATE plus a constraint); `redeemed` those applied to a fee. At the end of the
+    period the unredeemed ones are refunded to the wallet once (`refund_entry`)."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="quotas")
+    benefit_type = models.CharField(max_length=16)
+    benefit_value = models.PositiveIntegerField()
+    quantity = models.PositiveIntegerField()
+    unit_price = models.PositiveIntegerField()
+    issued = models.PositiveIntegerField(default=0)
+    redeemed = models.PositiveIntegerField(default=0)
+    valid_from = models.DateTimeField()
+    valid_until = models.DateTimeField()
+    purchase_entry = models.OneToOneField(
+        "wallet.LedgerEntry", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    refunded_at = models.DateTimeField(null=True, blank=True)
+    refund_amount = models.PositiveIntegerField(default=0)
+    refund_entry = models.OneToOneField(
+        "wallet.LedgerEntry", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="quota_quantity_positive"),
+            models.CheckConstraint(condition=Q(issued__lte=F("quantity")), name="quota_never_overspent"),
+            models.CheckConstraint(condition=Q(redeemed__lte=F("issued")), name="quota_redeemed_within_issued"),
+            models.CheckConstraint(condition=Q(valid_until__gt=F("valid_from")), name="quota_window_ordered"),
+        ]
+        indexes = [models.Index(fields=["refunded_at", "valid_until"], name="quota_refund_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.merchant}: {self.issued}/{self.quantity}"
+
+    @property
+    def price(self) -> int:
+        return self.quantity * self.unit_price
+
+
+class MerchantIssue(models.Model):
+    """One coupon a merchant handed out: to a plate (it applies itself at that car's next exit
+    from one of the merchant's lots) or as a claim link (the driver opens it and names a plate)."""
+
+    class Status(models.TextChoices):
+        ISSUED = "issued", "Issued"
+        USED = "used", "Used"
+        EXPIRED = "expired", "Expired"
+
+    quota = models.ForeignKey(MerchantQuota, on_delete=models.PROTECT, related_name="issues")
+    plate = models.CharField(max_length=16, blank=True, default="")
+    claim_token = models.CharField(max_length=43, unique=True, null=True, blank=True)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.ISSUED)
+    payment = models.OneToOneField(
+        ParkingPayment, on_delete=models.PROTECT, null=True, blank=True, related_name="merchant_issue"
+    )
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(plate="") | Q(claim_token__isnull=False), name="issue_has_plate_or_claim"
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="used") & Q(payment__isnull=False)) | (~Q(status="used") & Q(payment__isnull=True)),
+                name="issue_used_has_payment",
+            ),
+        ]
+        indexes = [models.Index(fields=["plate", "status"], name="issue_plate_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.quota.merchant}: {self.plate or 'claim link'} ({self.status})"

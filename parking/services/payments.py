@@ -19,6 +19,7 @@ from config.errors import DomainError
 from ..models import Lot, ParkingPayment, ParkingSession, Partnership, Vehicle
 from ..selectors import Snapshot, not_found, open_debts, session_rule, snapshot
 from ..tariffs import fee_for_stay, percent_off
+from .merchants import issue_find, issue_redeem
 from .partnerships import partnership_honour, settlement_record
 
 log = logging.getLogger("parkmarket.parking")
@@ -171,6 +172,8 @@ def _pay_locked(
             voucher=order.voucher, fee=payment.fee, session=session, covered=covered, until=payment.priced_until
         )
         payment.coupon = order
+    else:  # no coupon chosen: a merchant's coupon issued to this car applies itself
+        return _settle_with_merchant_coupon(payment, session, covered=covered, method=ParkingPayment.Method.WALLET)
     payment = _settle(payment, session, discount=discount, method=ParkingPayment.Method.WALLET)
     for partnership, month in honoured:  # a partner's coupon: the settlement, in the same transaction
         settlement_record(partnership=partnership, payment=payment, coupon=payment.coupon, month=month)
@@ -201,6 +204,40 @@ def _coupon_take(
         reason=f"Applied to parking payment {payment.pk}",
         honour_foreign=honour_foreign,
     )
+
+
+def _settle_with_merchant_coupon(
+    payment: ParkingPayment, session: ParkingSession, *, covered: int, method: str, only_if_free: bool = False
+) -> ParkingPayment | None:
+    """Settle `payment` with the merchant coupon issued to the car, if any (counted in its quota
+    and marked used in this transaction), else without a discount. With `only_if_free`, settle
+    only when such a coupon covers the whole fee (no wallet): None otherwise, nothing written.
+    Caller holds the session's and the payments' locks."""
+    at = timezone.now()
+    issue = issue_find(session=session, at=at)
+    discount = 0
+    if issue is not None:
+        discount = coupon_discount(
+            voucher=issue.quota, fee=payment.fee, session=session, covered=covered, until=payment.priced_until
+        )
+    if only_if_free and (issue is None or discount < payment.fee):
+        return None
+    if issue is not None and not issue_redeem(issue, payment=payment, at=at):
+        if only_if_free:
+            return None
+        discount = 0  # the quota was refunded a moment ago: the coupon no longer applies
+    payment = _settle(payment, session, discount=discount, method=method)
+    return payment
+
+
+def merchant_cover_locked(session: ParkingSession, payments: list[ParkingPayment], payment: ParkingPayment) -> bool:
+    """At an exit, inside its transaction: pay a departed car's fee with the merchant coupon issued
+    to its plate when that coupon covers all of it (no wallet needed, registered car or not)."""
+    covered = sum(p.fee for p in payments if p.status == ParkingPayment.Status.PAID)
+    paid = _settle_with_merchant_coupon(
+        payment, session, covered=covered, method=ParkingPayment.Method.COUPON, only_if_free=True
+    )
+    return paid is not None
 
 
 def _settle(payment: ParkingPayment, session: ParkingSession, *, discount: int, method: str) -> ParkingPayment:
@@ -255,9 +292,10 @@ def payment_autodebit(*, payment_id: int) -> Autodebit:
             return Autodebit.NOT_ELIGIBLE
         if not Vehicle.objects.filter(pk=session.vehicle_id, user_id=session.user_id, auto_pay=True).exists():
             return Autodebit.NOT_ELIGIBLE
+        covered = sum(p.fee for p in payments if p.status == ParkingPayment.Status.PAID)
         try:
             with transaction.atomic():
-                _settle(payment, session, discount=0, method=ParkingPayment.Method.AUTO)
+                _settle_with_merchant_coupon(payment, session, covered=covered, method=ParkingPayment.Method.AUTO)
         except DomainError as exc:
             if exc.code != "insufficient_funds":
                 raise
