@@ -307,3 +307,53 @@ def statement_entries(organization, partnership: Partnership, month) -> QuerySet
         .select_related("payment__session__lot", "counterparty")
         .order_by("created_at", "id")
     )
+
+
+# --- merchants: an organization sees its merchants; a merchant only itself ---------------------------
+
+
+def merchant_of(user):
+    """The merchant `user` logs in for, or None."""
+    from .models import Merchant
+
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Merchant.objects.filter(account=user, active=True).select_related("organization").first()
+
+
+def merchant_required(user):
+    """The caller's merchant, or 403 `permission_denied` (the merchant API's and portal's gate)."""
+    merchant = merchant_of(user)
+    if merchant is None:
+        raise DomainError("permission_denied", "Merchants only.", status=403)
+    return merchant
+
+
+def merchants_for_operator(user):
+    from .models import Merchant
+
+    org = organization_of(user)
+    if org is None:
+        return Merchant.objects.none()
+    return Merchant.objects.filter(organization=org).select_related("account").prefetch_related("lots").order_by("name")
+
+
+def merchant_for_operator(user, merchant_id):
+    merchant = merchants_for_operator(user).filter(pk=merchant_id).first() if is_id(merchant_id) else None
+    if merchant is None:
+        raise not_found("merchant")
+    return merchant
+
+
+def quotas_of(merchant):
+    return merchant.quotas.order_by("-created_at", "-id")
+
+
+def issues_of(merchant):
+    from .models import MerchantIssue
+
+    return (
+        MerchantIssue.objects.filter(quota__merchant=merchant)
+        .select_related("payment__session__lot")
+        .order_by("-created_at", "-id")
+    )

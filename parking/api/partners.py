@@ -73,7 +73,7 @@ class PartnershipSerializer(serializers.Serializer):
     offering = OrganizationRefSerializer()
     partner = OrganizationRefSerializer()
     lots = LotRefSerializer(many=True, help_text="The offering organization's lots where the coupons are honoured.")
-    benefit_types = serializers.ListField(child=serializers.ChoiceField(choices=Voucher.BenefitType.values))
+    benefit_types = serializers.ListField(child=serializers.ChoiceField(choices=Voucher.BenefitType.choices))
     settlement_price = serializers.IntegerField(help_text="What the partner owes per redemption, in fen.")
     valid_from = serializers.DateTimeField()
     valid_until = serializers.DateTimeField()
@@ -147,7 +147,7 @@ class OfferSerializer(serializers.Serializer):
         child=StrictIntegerField(min_value=1), min_length=1, max_length=500, help_text="Ids of your lots."
     )
     benefit_types = serializers.ListField(
-        child=serializers.ChoiceField(choices=Voucher.BenefitType.values), min_length=1, max_length=4
+        child=serializers.ChoiceField(choices=Voucher.BenefitType.choices), min_length=1, max_length=4
     )
     settlement_price = StrictMoneyField(min_value=0, help_text="What the partner owes you per redemption, in fen.")
     valid_from = AwareDateTimeField()

@@ -59,6 +59,34 @@ def merchant_create(
     return merchant
 
 
+def merchant_register(
+    *,
+    organization: Organization,
+    name: str,
+    lots: list[Lot],
+    username: str,
+    password: str,
+    benefit_type: str,
+    benefit_value: int,
+    unit_price: int,
+) -> Merchant:
+    """An organization registers a merchant together with the user it logs in with (a wallet
+    comes with it, as for every customer): both or neither."""
+    from accounts.services import customer_register
+
+    with transaction.atomic():
+        account, _token = customer_register(username=username, password=password)
+        return merchant_create(
+            organization=organization,
+            name=name,
+            lots=lots,
+            account=account,
+            benefit_type=benefit_type,
+            benefit_value=benefit_value,
+            unit_price=unit_price,
+        )
+
+
 def quota_buy(*, merchant: Merchant, quantity: int, valid_from: datetime, valid_until: datetime) -> MerchantQuota:
     """Buy `quantity` coupons of the merchant's benefit, paid now from its wallet (ledger kind
     `merchant_quota`, key `merchant_quota:<id>`): the quota and the debit exist together or not at
