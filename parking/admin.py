@@ -13,8 +13,19 @@ from accounts.scoping import OrganizationScopedAdmin, ReadOnlyScopedAdmin, opera
 from config.errors import DomainError
 from coupons.models import Voucher
 
-from .models import Lot, ParkingPayment, ParkingSession, Partnership, SettlementEntry, Tariff
+from .models import (
+    Lot,
+    Merchant,
+    MerchantIssue,
+    MerchantQuota,
+    ParkingPayment,
+    ParkingSession,
+    Partnership,
+    SettlementEntry,
+    Tariff,
+)
 from .selectors import lot_daily_revenue, not_found
+from .services.merchants import merchant_register
 from .services.partnerships import (
     month_of,
     partnership_accept,
@@ -501,3 +512,130 @@ class SettlementEntryAdmin(ReadOnlyScopedAdmin):
         response = HttpResponse(statement_csv(entries), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="settlement.csv"'
         return response
+
+
+# --- merchants ----------------------------------------------------------------------------------------
+
+
+class MerchantAddForm(forms.ModelForm):
+    """A new merchant and the user it logs in with (services.merchants.merchant_register)."""
+
+    username = forms.CharField(label=_("Login name"), max_length=150)
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput)
+    benefit_type = forms.ChoiceField(label=_("Benefit type"), choices=Voucher.BenefitType.choices)
+
+    class Meta:
+        model = Merchant
+        fields = ("organization", "name", "lots", "benefit_type", "benefit_value", "unit_price")
+
+    def clean_password(self):
+        from django.contrib.auth.password_validation import validate_password
+
+        validate_password(self.cleaned_data["password"])
+        return self.cleaned_data["password"]
+
+    def clean_username(self):
+        from django.contrib.auth import get_user_model
+
+        username = self.cleaned_data["username"]
+        if get_user_model().objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError(_("This username is taken."))
+        return username
+
+
+class QuotaInline(admin.TabularInline):
+    model = MerchantQuota
+    extra = 0
+    fields = ("id", "quantity", "unit_price", "issued", "redeemed", "valid_from", "valid_until", "refund_amount")
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser or operator_of(request.user) is not None
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Merchant)
+class MerchantAdmin(OrganizationScopedAdmin):
+    """An organization's merchants; their quotas below. New ones come with their login."""
+
+    list_display = ("name", "organization", "benefit_type", "benefit_value", "unit_price", "active", "account")
+    list_filter = ("active",)
+    search_fields = ("name",)
+    inlines = [QuotaInline]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = MerchantAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("account",) if obj is not None else ()
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            fields = ["name", "lots", "benefit_type", "benefit_value", "unit_price", "username", "password"]
+            return (["organization"] if request.user.is_superuser else []) + fields
+        return super().get_fields(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        data = form.cleaned_data
+        org = data.get("organization") if request.user.is_superuser else organization_of(request.user)
+        created = merchant_register(
+            organization=org,
+            name=data["name"],
+            lots=list(data["lots"]),
+            username=data["username"],
+            password=data["password"],
+            benefit_type=data["benefit_type"],
+            benefit_value=data["benefit_value"],
+            unit_price=data["unit_price"],
+        )
+        obj.pk, obj.organization, obj.account = created.pk, created.organization, created.account
+
+    def save_related(self, request, form, formsets, change):
+        if change:
+            super().save_related(request, form, formsets, change)
+
+
+@admin.register(MerchantQuota)
+class MerchantQuotaAdmin(ReadOnlyScopedAdmin):
+    organization_path = "merchant__organization"
+    list_display = ("id", "merchant", "quantity", "issued", "redeemed", "price", "valid_until", "refund_amount")
+    list_filter = (("merchant", admin.RelatedOnlyFieldListFilter),)
+    list_select_related = ("merchant",)
+
+
+@admin.register(MerchantIssue)
+class MerchantIssueAdmin(ReadOnlyScopedAdmin):
+    """Every coupon a merchant handed out, and where it was redeemed."""
+
+    organization_path = "quota__merchant__organization"
+    list_display = ("id", "merchant", "plate", "status", "created_at", "redeemed_at", "discount")
+    list_filter = ("status", ("quota__merchant", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("plate",)
+    list_select_related = ("quota__merchant", "payment__session__lot")
+    exclude = ("claim_token",)
+
+    @admin.display(description=_("Merchant"))
+    def merchant(self, obj):
+        return obj.quota.merchant
+
+    @admin.display(description=_("Redeemed at"))
+    def redeemed_at(self, obj):
+        return obj.payment.session.lot.name if obj.payment_id else ""
+
+    @admin.display(description=_("Discount"))
+    def discount(self, obj):
+        return obj.payment.discount if obj.payment_id else ""
