@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from config.errors import DomainError
@@ -22,14 +22,14 @@ from .services import merchants as services
 
 
 class QuotaBuyForm(forms.Form):
-    quantity = forms.IntegerField(label=_lazy("Coupons"), min_value=1, max_value=100_000)
-    days = forms.IntegerField(label=_lazy("Valid for (days)"), min_value=1, max_value=366, initial=30)
+    quantity = forms.IntegerField(label=gettext_lazy("Coupons"), min_value=1, max_value=100_000)
+    days = forms.IntegerField(label=gettext_lazy("Valid for (days)"), min_value=1, max_value=366, initial=30)
 
 
 class IssueForm(forms.Form):
-    quota = forms.TypedChoiceField(label=_lazy("Quota"), coerce=int)
+    quota = forms.TypedChoiceField(label=gettext_lazy("Quota"), coerce=int)
     plate = forms.CharField(
-        label=_lazy("Plate"), max_length=32, required=False, help_text=_lazy("For example 粤B12345")
+        label=gettext_lazy("Plate"), max_length=32, required=False, help_text=gettext_lazy("For example 粤B12345")
     )
 
     def __init__(self, *args, quotas=(), **kwargs):
@@ -37,7 +37,7 @@ class IssueForm(forms.Form):
         self.fields["quota"].choices = [
             (
                 q.pk,
-                _("#%(id)s: %(left)s left, until %(until)s")
+                _("Quota %(id)s: %(left)s left, until %(until)s")
                 % {
                     "id": q.pk,
                     "left": q.quantity - q.issued,
@@ -156,7 +156,7 @@ def issue(request):
 
 
 class ClaimForm(forms.Form):
-    plate = forms.ChoiceField(label=_lazy("Car"))
+    plate = forms.ChoiceField(label=gettext_lazy("Car"))
 
 
 @login_required
