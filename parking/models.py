@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from accounts.models import Organization
+from coupons.models import Voucher
 
 
 class Lot(models.Model):
@@ -342,8 +343,8 @@ class Merchant(models.Model):
     name = models.CharField(max_length=120)
     lots = models.ManyToManyField(Lot, related_name="merchants")
     account = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="merchant")
-    # The coupon the merchant gives away (coupons.Voucher.BenefitType values) and its unit price.
-    benefit_type = models.CharField(max_length=16, default="minutes")
+    # The coupon the merchant gives away and its unit price.
+    benefit_type = models.CharField(max_length=16, choices=Voucher.BenefitType.choices, default="minutes")
     benefit_value = models.PositiveIntegerField(default=120)
     unit_price = models.PositiveIntegerField(help_text="What the merchant pays per coupon, in fen.")
     active = models.BooleanField(default=True)
@@ -369,7 +370,7 @@ class MerchantQuota(models.Model):
     period the unredeemed ones are refunded to the wallet once (`refund_entry`)."""
 
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="quotas")
-    benefit_type = models.CharField(max_length=16)
+    benefit_type = models.CharField(max_length=16, choices=Voucher.BenefitType.choices)
     benefit_value = models.PositiveIntegerField()
     quantity = models.PositiveIntegerField()
     unit_price = models.PositiveIntegerField()
