@@ -14,7 +14,7 @@ from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -212,34 +212,48 @@ def issue_redeem(issue: MerchantIssue, *, payment, at: datetime) -> bool:
 
 def quota_refund(*, quota_id: int) -> int:
     """At the end of its period, credit the merchant's wallet for the quota's unredeemed coupons
-    (ledger kind `merchant_refund`, key `merchant_quota_refund:<id>`) and expire its unused issues.
-    Once: a second run (or a racing one) finds `refunded_at` set and does nothing. Returns the
-    amount credited by this call."""
+    (ledger kind `merchant_refund`, key `merchant_quota_refund:<id>`), then expire its unused
+    issues. Once: a second run (or a racing one) finds `refunded_at` set and credits nothing.
+    Returns the amount credited by this call.
+
+    A redemption racing the refund locks the issue, then moves the quota's `redeemed` (refused
+    once `refunded_at` is set); so the refund locks the quota alone and expires the issues in a
+    transaction of their own afterwards, never holding the quota while waiting for an issue."""
     from wallet.services import wallet_credit
 
+    amount = 0
     with transaction.atomic():
         quota = MerchantQuota.objects.select_for_update().select_related("merchant").filter(pk=quota_id).first()
-        if quota is None or quota.refunded_at is not None or quota.valid_until > timezone.now():
+        if quota is None or quota.valid_until > timezone.now():
             return 0
-        amount = (quota.quantity - quota.redeemed) * quota.unit_price
-        if amount > 0:
-            quota.refund_entry = wallet_credit(
-                user_id=quota.merchant.account_id,
-                amount=amount,
-                kind="merchant_refund",
-                idempotency_key=f"merchant_quota_refund:{quota.pk}",
-                reference=f"merchant_quota:{quota.pk}",
-                memo=f"{quota.quantity - quota.redeemed} unused parking coupons",
-            )
-        quota.refunded_at, quota.refund_amount = timezone.now(), amount
-        quota.save(update_fields=["refunded_at", "refund_amount", "refund_entry"])
-        quota.issues.filter(status=I.ISSUED).update(status=I.EXPIRED)
+        if quota.refunded_at is None:
+            amount = (quota.quantity - quota.redeemed) * quota.unit_price
+            if amount > 0:
+                quota.refund_entry = wallet_credit(
+                    user_id=quota.merchant.account_id,
+                    amount=amount,
+                    kind="merchant_refund",
+                    idempotency_key=f"merchant_quota_refund:{quota.pk}",
+                    reference=f"merchant_quota:{quota.pk}",
+                    memo=f"{quota.quantity - quota.redeemed} unused parking coupons",
+                )
+            quota.refunded_at, quota.refund_amount = timezone.now(), amount
+            quota.save(update_fields=["refunded_at", "refund_amount", "refund_entry"])
+    # Issues nobody redeemed (a run that stopped before this line is finished by the next one).
+    MerchantIssue.objects.filter(quota_id=quota_id, status=I.ISSUED).update(status=I.EXPIRED)
     return amount
 
 
 def quotas_refund_due(*, limit: int = 500) -> int:
-    """Refund every quota whose period ended and that is not refunded yet (the periodic task)."""
-    due = MerchantQuota.objects.filter(refunded_at__isnull=True, valid_until__lte=timezone.now()).order_by("id")
+    """Refund every quota whose period ended and that is not refunded yet, and finish the expiry
+    of their issues (the periodic task). Returns how many quotas it looked at."""
+    # Quotas over and not refunded, and refunded ones whose issues were not expired yet.
+    due = (
+        MerchantQuota.objects.filter(valid_until__lte=timezone.now())
+        .filter(Q(refunded_at__isnull=True) | Q(issues__status=I.ISSUED))
+        .distinct()
+        .order_by("id")
+    )
     quota_ids = list(due.values_list("id", flat=True)[:limit])
     for quota_id in quota_ids:
         quota_refund(quota_id=quota_id)
