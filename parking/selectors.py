@@ -357,3 +357,24 @@ def issues_of(merchant):
         .select_related("payment__session__lot")
         .order_by("-created_at", "-id")
     )
+
+
+def merchant_issue_for_session(session: ParkingSession, at: datetime):
+    """The merchant coupon that would apply to this stay's next payment (read only; the payment
+    takes it under lock: services.merchants.issue_find)."""
+    from .models import MerchantIssue
+
+    return (
+        MerchantIssue.objects.filter(
+            plate=session.plate,
+            status=MerchantIssue.Status.ISSUED,
+            quota__merchant__lots=session.lot_id,
+            quota__merchant__active=True,
+            quota__valid_from__lte=at,
+            quota__valid_until__gt=at,
+            quota__refunded_at__isnull=True,
+        )
+        .select_related("quota__merchant")
+        .order_by("quota__valid_until", "id")
+        .first()
+    )

@@ -179,3 +179,17 @@ def test_the_portal(client, shop, lot):
 def test_the_portal_is_for_merchants_only(client, customer):
     client.force_login(customer)
     assert client.get("/merchant/").status_code == 403
+
+
+def test_the_pay_page_shows_and_applies_the_shops_coupon(client, shop, shop_api, customer, lot):
+    """200 minutes cost 1500; the shop's 120 minutes off leave 700 to pay."""
+    quota = shop_api.post("/api/v1/merchant/quotas", {"quantity": 1, "valid_until": until()}, format="json").json()
+    shop_api.post("/api/v1/merchant/issues", {"quota": quota["id"], "plate": "粤B12345"}, format="json")
+    fund(customer, 5000)
+    vehicles.vehicle_register(user=customer, plate="粤B12345", auto_pay=False)
+    session = stays.session_enter(lot=lot, plate="粤B12345", at=ago(200))
+    client.force_login(customer)
+    page = client.get(f"/parking/sessions/{session.pk}/pay/").content.decode()
+    assert "Tea House's coupon for this car" in page and 'data-amount="700"' in page
+    assert client.post(f"/parking/sessions/{session.pk}/pay/", {"coupon": ""}).status_code == 302
+    assert balance(customer) == 4300 and MerchantIssue.objects.get().status == "used"
