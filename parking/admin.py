@@ -17,6 +17,7 @@ from .models import (
     Lot,
     Merchant,
     MerchantIssue,
+    MerchantMember,
     MerchantQuota,
     ParkingPayment,
     ParkingSession,
@@ -561,6 +562,13 @@ class QuotaInline(admin.TabularInline):
         return False
 
 
+class MemberInline(QuotaInline):
+    model = MerchantMember
+    fields = ("user", "role", "created_at")
+    readonly_fields = fields
+    show_change_link = False
+
+
 @admin.register(Merchant)
 class MerchantAdmin(OrganizationScopedAdmin):
     """An organization's merchants; their quotas below. New ones come with their login."""
@@ -568,7 +576,7 @@ class MerchantAdmin(OrganizationScopedAdmin):
     list_display = ("name", "organization", "benefit_type", "benefit_value", "unit_price", "active", "account")
     list_filter = ("active",)
     search_fields = ("name",)
-    inlines = [QuotaInline]
+    inlines = [MemberInline, QuotaInline]
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:

@@ -92,7 +92,8 @@ def portal(request):
         "parking/merchant_portal.html",
         {
             "merchant": merchant,
-            "balance": wallet_get_or_create(user=request.user).balance,
+            "balance": wallet_get_or_create(user=merchant.account).balance,
+            "may_buy": selectors.merchant_access(request.user)[1] in ("owner", "manager"),
             "quotas": selectors.quotas_of(merchant)[:50],
             "issues": issues,
             "buy_form": QuotaBuyForm(),
@@ -105,6 +106,8 @@ def portal(request):
 @require_POST
 def quota_buy(request):
     merchant = _merchant(request)
+    if selectors.merchant_access(request.user)[1] not in ("owner", "manager"):
+        raise PermissionDenied(_("Your role may issue coupons but not buy them."))
     form = QuotaBuyForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Give a number of coupons and of days."))

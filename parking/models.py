@@ -363,6 +363,26 @@ class Merchant(models.Model):
         return self.name
 
 
+class MerchantMember(models.Model):
+    """A merchant's staff user besides its `account` (the owner): a manager may buy quotas and
+    issue coupons, a clerk only issues them. The wallet stays the merchant's (its account's)."""
+
+    class Role(models.TextChoices):
+        MANAGER = "manager", "Manager"
+        CLERK = "clerk", "Clerk"
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="members")
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="merchant_membership")
+    role = models.CharField(max_length=8, choices=Role.choices, default=Role.CLERK)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["merchant", "user__username"]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role} of {self.merchant})"
+
+
 class MerchantQuota(models.Model):
     """N coupons a merchant bought, valid from `valid_from` until `valid_until`, paid from its
     wallet (`purchase_entry`). `issued` counts the coupons handed out and never passes `quantity`

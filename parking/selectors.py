@@ -312,21 +312,37 @@ def statement_entries(organization, partnership: Partnership, month) -> QuerySet
 # --- merchants: an organization sees its merchants; a merchant only itself ---------------------------
 
 
-def merchant_of(user):
-    """The merchant `user` logs in for, or None."""
-    from .models import Merchant
+def merchant_access(user):
+    """(merchant, role) for a merchant's user: its account is the `owner`, staff are `manager`
+    or `clerk` (MerchantMember); None for anyone else or a suspended merchant."""
+    from .models import Merchant, MerchantMember
 
     if not getattr(user, "is_authenticated", False):
         return None
-    return Merchant.objects.filter(account=user, active=True).select_related("organization").first()
+    merchant = Merchant.objects.filter(account=user, active=True).select_related("organization").first()
+    if merchant is not None:
+        return merchant, "owner"
+    member = (
+        MerchantMember.objects.filter(user=user, merchant__active=True).select_related("merchant__organization").first()
+    )
+    return (member.merchant, member.role) if member is not None else None
 
 
-def merchant_required(user):
-    """The caller's merchant, or 403 `permission_denied` (the merchant API's and portal's gate)."""
-    merchant = merchant_of(user)
-    if merchant is None:
+def merchant_of(user):
+    """The merchant `user` works for, or None."""
+    access = merchant_access(user)
+    return access[0] if access else None
+
+
+def merchant_required(user, *, may_buy: bool = False):
+    """The caller's merchant, or 403 `permission_denied` (the merchant API's gate). With
+    `may_buy`, only the owner and managers pass (clerks issue coupons, they do not spend)."""
+    access = merchant_access(user)
+    if access is None:
         raise DomainError("permission_denied", "Merchants only.", status=403)
-    return merchant
+    if may_buy and access[1] not in ("owner", "manager"):
+        raise DomainError("permission_denied", "Your role may issue coupons but not buy them.", status=403)
+    return access[0]
 
 
 def merchants_for_operator(user):

@@ -18,7 +18,7 @@ from config.errors import DomainError
 from coupons.models import Voucher
 
 from .. import selectors
-from ..models import Merchant, MerchantIssue, MerchantQuota
+from ..models import Merchant, MerchantIssue, MerchantMember, MerchantQuota
 from ..services import merchants as services
 from .partners import ErrorSerializer, LotRefSerializer
 from .representations import PlateField
@@ -289,7 +289,7 @@ class MerchantMeView(APIView):
         from wallet.services import wallet_get_or_create
 
         merchant = selectors.merchant_required(request.user)
-        return Response({**merchant_body(merchant), "balance": wallet_get_or_create(user=request.user).balance})
+        return Response({**merchant_body(merchant), "balance": wallet_get_or_create(user=merchant.account).balance})
 
 
 class MerchantQuotasView(APIView):
@@ -321,7 +321,7 @@ class MerchantQuotasView(APIView):
     def post(self, request):
         from django.utils import timezone
 
-        merchant = selectors.merchant_required(request.user)
+        merchant = selectors.merchant_required(request.user, may_buy=True)
         ser = QuotaBuySerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         data = ser.validated_data
@@ -376,6 +376,62 @@ class MerchantIssuesView(APIView):
         return Response(issue_body(issue, request), status=status.HTTP_201_CREATED)
 
 
+class StaffCreateSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128, write_only=True)
+    role = serializers.ChoiceField(choices=MerchantMember.Role.choices, default=MerchantMember.Role.CLERK)
+
+    def validate_password(self, value):
+        try:
+            validate_password(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(list(exc.messages)) from exc
+        return value
+
+
+class StaffSerializer(serializers.Serializer):
+    """A merchant's staff user: `manager` buys quotas and issues coupons, `clerk` only issues."""
+
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    role = serializers.ChoiceField(choices=MerchantMember.Role.choices)
+    created_at = serializers.DateTimeField()
+
+
+def staff_body(m: MerchantMember) -> dict:
+    return {"id": m.pk, "username": m.user.get_username(), "role": m.role, "created_at": iso_time(m.created_at)}
+
+
+class MerchantStaffView(APIView):
+    def _owner(self, request):
+        access = selectors.merchant_access(request.user)
+        if access is None or access[1] != "owner":
+            raise DomainError("permission_denied", "Only the merchant's own account manages its staff.", status=403)
+        return access[0]
+
+    @extend_schema(
+        operation_id="merchant_staff_list",
+        summary="Your staff users (the merchant's own account only)",
+        responses={200: StaffSerializer(many=True), **errors(401, 403)},
+    )
+    def get(self, request):
+        merchant = self._owner(request)
+        return Response([staff_body(m) for m in merchant.members.select_related("user")])
+
+    @extend_schema(
+        operation_id="merchant_staff_add",
+        summary="Add a staff user who logs in for your merchant",
+        request=StaffCreateSerializer,
+        responses={201: StaffSerializer, **errors(400, 401, 403)},
+    )
+    def post(self, request):
+        merchant = self._owner(request)
+        ser = StaffCreateSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        member = services.merchant_member_add(merchant=merchant, **ser.validated_data)
+        return Response(staff_body(member), status=status.HTTP_201_CREATED)
+
+
 # --- driver ---------------------------------------------------------------------------------------
 
 
@@ -411,5 +467,6 @@ urlpatterns = [
     path("merchant", MerchantMeView.as_view(), name="api-merchant"),
     path("merchant/quotas", MerchantQuotasView.as_view(), name="api-merchant-quotas"),
     path("merchant/issues", MerchantIssuesView.as_view(), name="api-merchant-issues"),
+    path("merchant/staff", MerchantStaffView.as_view(), name="api-merchant-staff"),
     path("claims/<str:token>", ClaimView.as_view(), name="api-merchant-claim"),
 ]

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Organization
 from config.errors import DomainError
 
-from ..models import Lot, Merchant, MerchantIssue, MerchantQuota, ParkingSession
+from ..models import Lot, Merchant, MerchantIssue, MerchantMember, MerchantQuota, ParkingSession
 from ..plates import clean_plate
 from ..selectors import not_found
 
@@ -85,6 +85,15 @@ def merchant_register(
             benefit_value=benefit_value,
             unit_price=unit_price,
         )
+
+
+def merchant_member_add(*, merchant: Merchant, username: str, password: str, role: str) -> MerchantMember:
+    """A staff user for the merchant (a manager buys and issues, a clerk issues)."""
+    from accounts.services import customer_register
+
+    with transaction.atomic():
+        user, _token = customer_register(username=username, password=password)
+        return MerchantMember.objects.create(merchant=merchant, user=user, role=role)
 
 
 def quota_buy(*, merchant: Merchant, quantity: int, valid_from: datetime, valid_until: datetime) -> MerchantQuota:

@@ -193,3 +193,33 @@ def test_the_pay_page_shows_and_applies_the_shops_coupon(client, shop, shop_api,
     assert "Tea House's coupon for this car" in page and 'data-amount="700"' in page
     assert client.post(f"/parking/sessions/{session.pk}/pay/", {"coupon": ""}).status_code == 302
     assert balance(customer) == 4300 and MerchantIssue.objects.get().status == "used"
+
+
+def test_staff_issue_for_the_merchant_and_only_managers_buy(shop, shop_api, client):
+    for username, role in (("clerk1", "clerk"), ("manager1", "manager")):
+        res = shop_api.post(
+            "/api/v1/merchant/staff",
+            {"username": username, "password": "leaf-and-water-42", "role": role},
+            format="json",
+        )
+        assert res.status_code == 201 and res.json()["role"] == role, res.content
+    assert [m["username"] for m in shop_api.get("/api/v1/merchant/staff").json()] == ["clerk1", "manager1"]
+    clerk = auth_client(shop.members.get(role="clerk").user)
+    manager = auth_client(shop.members.get(role="manager").user)
+    assert clerk.get("/api/v1/merchant").json()["balance"] == 10_000  # the merchant's wallet
+    res = clerk.post("/api/v1/merchant/quotas", {"quantity": 1, "valid_until": until()}, format="json")
+    assert res.status_code == 403 and res.json()["error"]["code"] == "permission_denied"
+    quota = manager.post("/api/v1/merchant/quotas", {"quantity": 2, "valid_until": until()}, format="json").json()
+    assert balance(shop.account) == 10_000 - 600
+    res = clerk.post("/api/v1/merchant/issues", {"quota": quota["id"], "plate": "粤B12345"}, format="json")
+    assert res.status_code == 201
+    assert clerk.get("/api/v1/merchant/staff").status_code == 403  # only the owner manages staff
+    client.force_login(shop.members.get(role="clerk").user)
+    page = client.get("/merchant/").content.decode()
+    assert "粤B12345" in page and 'data-testid="buy-form"' not in page
+    assert client.post("/merchant/quotas/buy/", {"quantity": 1, "days": 3}).status_code == 403
+
+
+def test_bad_staff_input(shop_api):
+    res = shop_api.post("/api/v1/merchant/staff", {"username": "x1", "password": "123", "role": "boss"}, format="json")
+    assert res.status_code == 400 and {"password", "role"} <= set(res.json()["error"]["details"])
