@@ -8,6 +8,8 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, JsonResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
@@ -138,6 +140,7 @@ def iso_time(value) -> str | None:
     return None if value is None else _DATETIME.to_representation(value)
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class StrictMoneyField(serializers.Field):
     """A positive amount of minor units given as a JSON integer: no strings, floats, or booleans."""
 
@@ -164,6 +167,7 @@ class StrictMoneyField(serializers.Field):
         return int(value)
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class StrictIntegerField(serializers.Field):
     """A quantity given as a JSON integer (stock, capacity, minutes, limits): no "300" strings, no
     5.0 floats, no booleans. For money use StrictMoneyField."""

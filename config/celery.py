@@ -20,6 +20,11 @@ app.conf.beat_schedule = {
     "parking-sweep-debts": {"task": "parking.tasks.sweep_open_debts", "schedule": 300.0},
     # Low-stock thresholds crossed without an alert (the purchase path also triggers it at once).
     "coupons-low-stock-scan": {"task": "coupons.tasks.scan_low_stock", "schedule": crontab(minute="*/5")},
+    # Merchant quotas whose period ended: refund their unredeemed coupons to the merchant, once.
+    "parking-refund-merchant-quotas": {
+        "task": "parking.tasks.refund_merchant_quotas",
+        "schedule": crontab(minute="*/10"),
+    },
     # Stored Idempotency-Key answers older than a week.
     "accounts-purge-idempotency": {"task": "accounts.tasks.purge_idempotency_records", "schedule": crontab(minute=17)},
 }

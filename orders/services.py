@@ -18,7 +18,7 @@ call these functions; none writes an order itself."""
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -276,12 +276,25 @@ def orders_expire_due(
 # --- Use (a paid coupon applied to a parking fee) ----------------------------------------------------
 
 
-def order_use(*, order_id: uuid.UUID, user: AbstractBaseUser, organization_id: int, lot_id: int, reason: str) -> Order:
+def order_use(
+    *,
+    order_id: uuid.UUID,
+    user: AbstractBaseUser,
+    organization_id: int,
+    lot_id: int,
+    reason: str,
+    honour_foreign: Callable[[Order], None] | None = None,
+) -> Order:
     """Mark a paid coupon `used` for a fee at `lot_id` of `organization_id`, inside the caller's
     transaction (the one that debits the rest of the fee). Locks the order row only: of=("self",)
     keeps the voucher row, a flash sale's hot row, out of the lock. Another customer's order is 404;
     a coupon that is not paid, or does not apply to that lot, is 409 `invalid_state`. Returns the
-    order with its voucher (the benefit to apply)."""
+    order with its voucher (the benefit to apply).
+
+    A coupon of another organization applies only through `honour_foreign` (the caller's rule,
+    e.g. parking's partnerships), and only when its voucher is valid at every lot of its own
+    organization: the callable is called with the locked order and raises a DomainError when the
+    coupon is not honoured here."""
     order = (
         Order.objects.select_for_update(of=("self",))
         .select_related("voucher")
@@ -295,10 +308,15 @@ def order_use(*, order_id: uuid.UUID, user: AbstractBaseUser, organization_id: i
             "invalid_state", "This coupon is not paid or was already used.", details={"coupon": order.status}
         )
     voucher = order.voucher
-    if order.organization_id != organization_id or (voucher.lot_id is not None and voucher.lot_id != lot_id):
-        raise DomainError(
-            "invalid_state", "This coupon does not apply to this lot.", details={"coupon": "not_applicable"}
-        )
+    not_applicable = DomainError(
+        "invalid_state", "This coupon does not apply to this lot.", details={"coupon": "not_applicable"}
+    )
+    if order.organization_id != organization_id:
+        if honour_foreign is None or voucher.lot_id is not None:
+            raise not_applicable
+        honour_foreign(order)
+    elif voucher.lot_id is not None and voucher.lot_id != lot_id:
+        raise not_applicable
     order.used_at = timezone.now()
     _transition(order, to=S.USED, actor_id=user.pk, reason=reason, extra_fields=["used_at"])
     return order

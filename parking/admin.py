@@ -1,17 +1,43 @@
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Organization
 from accounts.scoping import OrganizationScopedAdmin, ReadOnlyScopedAdmin, operator_of, organization_of
 from config.errors import DomainError
+from coupons.models import Voucher
 
-from .models import Lot, ParkingPayment, ParkingSession, Tariff
+from .models import (
+    Lot,
+    Merchant,
+    MerchantIssue,
+    MerchantMember,
+    MerchantQuota,
+    ParkingPayment,
+    ParkingSession,
+    Partnership,
+    SettlementEntry,
+    Tariff,
+)
 from .selectors import lot_daily_revenue, not_found
+from .services.merchants import merchant_register
+from .services.partnerships import (
+    month_of,
+    partnership_accept,
+    partnership_decline,
+    partnership_end,
+    partnership_live,
+    partnership_offer,
+    partnership_offer_problems,
+)
 from .services.stays import lot_recount_occupancy
+from .statements import month_label, statement_csv
 from .tariffs import parse_rule
 
 
@@ -270,3 +296,354 @@ class ParkingPaymentAdmin(ReadOnlyScopedAdmin):
     search_fields = ("session__plate",)
     date_hierarchy = "created_at"
     list_select_related = ("session", "session__lot")
+
+
+# --- partnerships -------------------------------------------------------------------------------------
+
+
+class PartnershipOfferForm(forms.ModelForm):
+    """An offer made from the admin: the same checks as the API's (services.partnerships)."""
+
+    benefit_types = forms.MultipleChoiceField(
+        label=_("Benefit types"), choices=Voucher.BenefitType.choices, widget=forms.CheckboxSelectMultiple
+    )
+    scope_organization = None  # the operator's organization (set by PartnershipAdmin.get_form)
+
+    class Meta:
+        model = Partnership
+        fields = (
+            "offering",
+            "partner",
+            "lots",
+            "benefit_types",
+            "settlement_price",
+            "valid_from",
+            "valid_until",
+            "monthly_cap",
+        )
+
+    def clean(self):
+        data = super().clean()
+        offering = data.get("offering") or self.scope_organization
+        partner, lots = data.get("partner"), data.get("lots")
+        if self.errors or offering is None or partner is None or lots is None:
+            return data
+        for field, msgs in partnership_offer_problems(
+            organization=offering,
+            partner=partner,
+            lots=list(lots),
+            valid_from=data["valid_from"],
+            valid_until=data["valid_until"],
+        ).items():
+            self.add_error(field, msgs)
+        if partnership_live(organization=offering, partner=partner):
+            self.add_error("partner", _("A partnership with this organization is already offered or running."))
+        return data
+
+
+@admin.register(Partnership)
+class PartnershipAdmin(OrganizationScopedAdmin):
+    """Both sides see a partnership; the offering side adds it (its organization is the offering
+    one), the invited side accepts or declines it, either ends it. Terms never change: the change
+    page only shows them."""
+
+    organization_path = "offering"
+    form = PartnershipOfferForm
+    list_display = (
+        "id",
+        "offering",
+        "partner",
+        "status",
+        "settlement_price",
+        "monthly_cap",
+        "this_month",
+        "valid_until",
+        "statement_link",
+    )
+    list_filter = ("status",)
+    actions = ["accept", "decline", "end"]
+    readonly_fields = ("status", "responded_at", "ended_at", "ended_by", "created_at")
+
+    def scope_queryset(self, qs, user):
+        if user.is_superuser:
+            return qs
+        org = organization_of(user)
+        return qs.filter(Q(offering=org) | Q(partner=org)) if org is not None else qs.none()
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("offering", "partner")
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None and not request.user.is_superuser:
+            kwargs["exclude"] = ["offering"]
+        form = super().get_form(request, obj, **kwargs)
+        if not request.user.is_superuser:
+            form.scope_organization = organization_of(request.user)
+        return form
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return (*PartnershipOfferForm.Meta.fields, *self.readonly_fields)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "partner" and not request.user.is_superuser:
+            # Any other organization may be invited (names are public: they are on their coupons).
+            org = organization_of(request.user)
+            kwargs["queryset"] = Organization.objects.exclude(pk=org.pk if org else None)
+            return admin.ModelAdmin.formfield_for_foreignkey(self, db_field, request, **kwargs)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        offering = data.get("offering") if request.user.is_superuser else organization_of(request.user)
+        created = partnership_offer(
+            organization=offering,
+            user=request.user,
+            partner=data["partner"],
+            lots=list(data["lots"]),
+            benefit_types=data["benefit_types"],
+            settlement_price=data["settlement_price"],
+            valid_from=data["valid_from"],
+            valid_until=data["valid_until"],
+            monthly_cap=data["monthly_cap"],
+        )
+        obj.pk, obj.offering, obj.status, obj.created_at = (
+            created.pk,
+            created.offering,
+            created.status,
+            created.created_at,
+        )
+
+    def save_related(self, request, form, formsets, change):
+        """The service wrote the lots with the partnership."""
+
+    @admin.display(description=_("This month"))
+    def this_month(self, obj):
+        counter = obj.months.filter(month=month_of(timezone.now())).first()
+        used = counter.redemptions if counter else 0
+        return _bar(used, obj.monthly_cap)
+
+    @admin.display(description=_("Statement"))
+    def statement_link(self, obj):
+        url = reverse("admin:parking_settlemententry_changelist") + f"?partnership__id__exact={obj.pk}"
+        return format_html('<a href="{}">{}</a>', url, _("Your side"))
+
+    def _run(self, request, queryset, service, done):
+        org = organization_of(request.user)
+        if org is None:
+            self.message_user(request, _("Only an organization's operators can answer for it."), level=messages.ERROR)
+            return
+        for partnership in queryset:
+            try:
+                service(partnership_id=partnership.pk, organization=org)
+            except DomainError as exc:
+                self.message_user(request, f"#{partnership.pk}: {exc.message}", level=messages.ERROR)
+            else:
+                self.message_user(request, done % {"id": partnership.pk})
+
+    @admin.action(description=_("Accept the selected offers"))
+    def accept(self, request, queryset):
+        self._run(request, queryset, partnership_accept, _("Partnership #%(id)s accepted."))
+
+    @admin.action(description=_("Decline the selected offers"))
+    def decline(self, request, queryset):
+        self._run(request, queryset, partnership_decline, _("Partnership #%(id)s declined."))
+
+    @admin.action(description=_("End the selected partnerships"))
+    def end(self, request, queryset):
+        self._run(request, queryset, partnership_end, _("Partnership #%(id)s ended."))
+
+
+@admin.register(SettlementEntry)
+class SettlementEntryAdmin(ReadOnlyScopedAdmin):
+    """An organization's own side of its partnerships' settlements: filter by partnership and
+    month for a statement, export the selection as CSV."""
+
+    organization_path = "organization"
+    list_display = (
+        "id",
+        "month_label",
+        "partnership",
+        "counterparty",
+        "lot",
+        "plate",
+        "payment",
+        "amount",
+        "created_at",
+    )
+    list_filter = (("partnership", admin.RelatedOnlyFieldListFilter), "month")
+    list_select_related = ("counterparty", "payment__session__lot")
+    actions = ["export_csv"]
+    cashier_actions = ("export_csv",)
+
+    @admin.display(description=_("Month"), ordering="month")
+    def month_label(self, obj):
+        return month_label(obj.month)
+
+    @admin.display(description=_("Lot"))
+    def lot(self, obj):
+        return obj.payment.session.lot.name
+
+    @admin.display(description=_("Plate"))
+    def plate(self, obj):
+        return obj.payment.session.plate
+
+    def changelist_view(self, request, extra_context=None):
+        """The total of what the list shows, under its title."""
+        response = super().changelist_view(request, extra_context)
+        cl = getattr(response, "context_data", {}).get("cl") if hasattr(response, "context_data") else None
+        if cl is not None:
+            total = cl.queryset.aggregate(total=Sum("amount"), n=Count("id"))
+            response.context_data["subtitle"] = _("%(n)s redemptions, net %(total)s fen") % {
+                "n": total["n"],
+                "total": total["total"] or 0,
+            }
+        return response
+
+    @admin.action(description=_("Export the selected entries as CSV"))
+    def export_csv(self, request, queryset):
+        entries = list(queryset.select_related("counterparty", "payment__session__lot").order_by("created_at", "id"))
+        response = HttpResponse(statement_csv(entries), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="settlement.csv"'
+        return response
+
+
+# --- merchants ----------------------------------------------------------------------------------------
+
+
+class MerchantAddForm(forms.ModelForm):
+    """A new merchant and the user it logs in with (services.merchants.merchant_register)."""
+
+    username = forms.CharField(label=_("Login name"), max_length=150)
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput)
+    benefit_type = forms.ChoiceField(label=_("Benefit type"), choices=Voucher.BenefitType.choices)
+
+    class Meta:
+        model = Merchant
+        fields = ("organization", "name", "lots", "benefit_type", "benefit_value", "unit_price")
+
+    def clean_password(self):
+        from django.contrib.auth.password_validation import validate_password
+
+        validate_password(self.cleaned_data["password"])
+        return self.cleaned_data["password"]
+
+    def clean_username(self):
+        from django.contrib.auth import get_user_model
+
+        username = self.cleaned_data["username"]
+        if get_user_model().objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError(_("This username is taken."))
+        return username
+
+
+class QuotaInline(admin.TabularInline):
+    model = MerchantQuota
+    extra = 0
+    fields = ("id", "quantity", "unit_price", "issued", "redeemed", "valid_from", "valid_until", "refund_amount")
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser or operator_of(request.user) is not None
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class MemberInline(QuotaInline):
+    model = MerchantMember
+    fields = ("user", "role", "created_at")
+    readonly_fields = fields
+    show_change_link = False
+
+
+@admin.register(Merchant)
+class MerchantAdmin(OrganizationScopedAdmin):
+    """An organization's merchants; their quotas below. New ones come with their login."""
+
+    list_display = ("name", "organization", "benefit_type", "benefit_value", "unit_price", "active", "account")
+    list_filter = ("active",)
+    search_fields = ("name",)
+    inlines = [MemberInline, QuotaInline]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = MerchantAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("account",) if obj is not None else ()
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            fields = ["name", "lots", "benefit_type", "benefit_value", "unit_price", "username", "password"]
+            return (["organization"] if request.user.is_superuser else []) + fields
+        return super().get_fields(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        data = form.cleaned_data
+        org = data.get("organization") if request.user.is_superuser else organization_of(request.user)
+        created = merchant_register(
+            organization=org,
+            name=data["name"],
+            lots=list(data["lots"]),
+            username=data["username"],
+            password=data["password"],
+            benefit_type=data["benefit_type"],
+            benefit_value=data["benefit_value"],
+            unit_price=data["unit_price"],
+        )
+        obj.pk, obj.organization, obj.account = created.pk, created.organization, created.account
+
+    def save_related(self, request, form, formsets, change):
+        if change:
+            super().save_related(request, form, formsets, change)
+
+
+@admin.register(MerchantQuota)
+class MerchantQuotaAdmin(ReadOnlyScopedAdmin):
+    organization_path = "merchant__organization"
+    list_display = ("id", "merchant", "quantity", "issued", "redeemed", "price", "valid_until", "refund_amount")
+    list_filter = (("merchant", admin.RelatedOnlyFieldListFilter),)
+    list_select_related = ("merchant",)
+
+
+@admin.register(MerchantIssue)
+class MerchantIssueAdmin(ReadOnlyScopedAdmin):
+    """Every coupon a merchant handed out, and where it was redeemed."""
+
+    organization_path = "quota__merchant__organization"
+    list_display = ("id", "merchant", "plate", "status", "created_at", "redeemed_at", "discount")
+    list_filter = ("status", ("quota__merchant", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("plate",)
+    list_select_related = ("quota__merchant", "payment__session__lot")
+    exclude = ("claim_token",)
+
+    @admin.display(description=_("Merchant"))
+    def merchant(self, obj):
+        return obj.quota.merchant
+
+    @admin.display(description=_("Redeemed at"))
+    def redeemed_at(self, obj):
+        return obj.payment.session.lot.name if obj.payment_id else ""
+
+    @admin.display(description=_("Discount"))
+    def discount(self, obj):
+        return obj.payment.discount if obj.payment_id else ""

@@ -17,3 +17,5 @@ class ParkingConfig(AppConfig):
         register_scope("parking.tariff", "lot__organization")
         register_scope("parking.parkingsession", "lot__organization")
         register_scope("parking.parkingpayment", "session__lot__organization")
+        register_scope("parking.merchant", "organization")
+        register_scope("parking.merchantquota", "merchant__organization")

@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from accounts.models import Organization
+from coupons.models import Voucher
 
 
 class Lot(models.Model):
@@ -222,3 +223,246 @@ class ParkingPayment(models.Model):
 
     def __str__(self) -> str:
         return f"Parking payment {self.pk} ({self.status})"
+
+
+# --- partnerships: another organization's coupons honoured at some of our lots --------------------
+
+
+class Partnership(models.Model):
+    """Organization `offering` (A) honours the coupons of organization `partner` (B) at some of its
+    lots, on fixed terms: which benefit types, what B owes A per redemption (`settlement_price`),
+    a validity window and a monthly cap. A offers; B accepts or declines; either side ends it.
+    Terms never change once offered: different terms are a new offer. After an end, coupons paid
+    before it keep working until `valid_until`."""
+
+    class Status(models.TextChoices):
+        OFFERED = "offered", "Offered"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        ENDED = "ended", "Ended"
+
+    offering = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="partnerships_offered")
+    partner = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="partnerships_received")
+    lots = models.ManyToManyField(Lot, related_name="partnerships")
+    # A list of coupons.Voucher.BenefitType values (JSON: the embedded SQLite default has no arrays).
+    benefit_types = models.JSONField(default=list)
+    settlement_price = models.PositiveIntegerField(help_text="What the partner owes per redemption, in fen.")
+    valid_from = models.DateTimeField()
+    valid_until = models.DateTimeField()
+    monthly_cap = models.PositiveIntegerField(help_text="Redemptions honoured per calendar month.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OFFERED)
+    offered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    responded_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(Organization, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(offering=F("partner")), name="partnership_two_organizations"),
+            models.CheckConstraint(condition=Q(valid_until__gt=F("valid_from")), name="partnership_window_ordered"),
+            models.CheckConstraint(condition=Q(monthly_cap__gte=1), name="partnership_cap_positive"),
+            models.CheckConstraint(
+                condition=(Q(status="ended") & Q(ended_at__isnull=False))
+                | (~Q(status="ended") & Q(ended_at__isnull=True)),
+                name="partnership_ended_has_time",
+            ),
+            models.UniqueConstraint(
+                fields=["offering", "partner"],
+                condition=Q(status__in=["offered", "accepted"]),
+                name="partnership_one_live_per_pair",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.offering} honours {self.partner} (#{self.pk})"
+
+
+class PartnershipMonth(models.Model):
+    """The redemptions of one partnership in one calendar month (local time): the cap's counter.
+    A redemption moves it by a conditional update (`redemptions < cap`); the constraint makes an
+    overshoot impossible whatever the code does."""
+
+    partnership = models.ForeignKey(Partnership, on_delete=models.PROTECT, related_name="months")
+    month = models.DateField(help_text="The first day of the month.")
+    cap = models.PositiveIntegerField()
+    redemptions = models.PositiveIntegerField(default=0)
+    amount = models.PositiveBigIntegerField(default=0, help_text="Settlement owed for the month, in fen.")
+
+    class Meta:
+        ordering = ["partnership", "-month"]
+        constraints = [
+            models.UniqueConstraint(fields=["partnership", "month"], name="partnership_month_unique"),
+            models.CheckConstraint(condition=Q(redemptions__lte=F("cap")), name="partnership_month_within_cap"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partnership} {self.month:%Y-%m}: {self.redemptions}/{self.cap}"
+
+
+class SettlementEntry(models.Model):
+    """One side of a redemption's settlement between two organizations (double entry): the lot's
+    organization is owed `+price`, the coupon's organization owes `-price`; the two entries of a
+    payment sum to zero. Written in the transaction that pays the fee, so both exist or neither."""
+
+    partnership = models.ForeignKey(Partnership, on_delete=models.PROTECT, related_name="entries")
+    payment = models.ForeignKey(ParkingPayment, on_delete=models.PROTECT, related_name="settlement_entries")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="settlement_entries")
+    counterparty = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    amount = models.BigIntegerField(help_text="Fen: positive is owed to this organization, negative owed by it.")
+    month = models.DateField(help_text="The first day of the redemption's month (local time).")
+    coupon = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["payment", "organization"], name="settlement_one_side_per_payment"),
+            models.CheckConstraint(condition=~Q(organization=F("counterparty")), name="settlement_two_organizations"),
+        ]
+        indexes = [models.Index(fields=["organization", "partnership", "month"], name="settlement_statement_idx")]
+        verbose_name_plural = "settlement entries"
+
+    def __str__(self) -> str:
+        return f"{self.organization} {self.amount:+d} ({self.month:%Y-%m})"
+
+
+# --- merchants: shops that buy parking for their customers ----------------------------------------
+
+
+class Merchant(models.Model):
+    """A shop or a mall registered by an organization, tied to some of its lots. Its `account` is
+    the user the merchant logs in with (portal and API) and whose wallet pays for its quotas. The
+    organization sets the benefit a coupon gives and what the merchant pays per coupon."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="merchants")
+    name = models.CharField(max_length=120)
+    lots = models.ManyToManyField(Lot, related_name="merchants")
+    account = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="merchant")
+    # The coupon the merchant gives away and its unit price.
+    benefit_type = models.CharField(max_length=16, choices=Voucher.BenefitType.choices, default="minutes")
+    benefit_value = models.PositiveIntegerField(default=120)
+    unit_price = models.PositiveIntegerField(help_text="What the merchant pays per coupon, in fen.")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organization", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="merchant_name_unique_per_org"),
+            models.CheckConstraint(
+                condition=Q(benefit_type__in=["amount", "minutes", "percent", "free"]), name="merchant_benefit_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MerchantMember(models.Model):
+    """A merchant's staff user besides its `account` (the owner): a manager may buy quotas and
+    issue coupons, a clerk only issues them. The wallet stays the merchant's (its account's)."""
+
+    class Role(models.TextChoices):
+        MANAGER = "manager", "Manager"
+        CLERK = "clerk", "Clerk"
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="members")
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="merchant_membership")
+    role = models.CharField(max_length=8, choices=Role.choices, default=Role.CLERK)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["merchant", "user__username"]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role} of {self.merchant})"
+
+
+class MerchantQuota(models.Model):
+    """N coupons a merchant bought, valid from `valid_from` until `valid_until`, paid from its
+    wallet (`purchase_entry`). `issued` counts the coupons handed out and never passes `quantity`
+    (conditional UPDATE plus a constraint); `redeemed` those applied to a fee. At the end of the
+    period the unredeemed ones are refunded to the wallet once (`refund_entry`)."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="quotas")
+    benefit_type = models.CharField(max_length=16, choices=Voucher.BenefitType.choices)
+    benefit_value = models.PositiveIntegerField()
+    quantity = models.PositiveIntegerField()
+    unit_price = models.PositiveIntegerField()
+    issued = models.PositiveIntegerField(default=0)
+    redeemed = models.PositiveIntegerField(default=0)
+    valid_from = models.DateTimeField()
+    valid_until = models.DateTimeField()
+    purchase_entry = models.OneToOneField(
+        "wallet.LedgerEntry", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    refunded_at = models.DateTimeField(null=True, blank=True)
+    refund_amount = models.PositiveIntegerField(default=0)
+    refund_entry = models.OneToOneField(
+        "wallet.LedgerEntry", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="quota_quantity_positive"),
+            models.CheckConstraint(condition=Q(issued__lte=F("quantity")), name="quota_never_overspent"),
+            models.CheckConstraint(condition=Q(redeemed__lte=F("issued")), name="quota_redeemed_within_issued"),
+            models.CheckConstraint(condition=Q(valid_until__gt=F("valid_from")), name="quota_window_ordered"),
+        ]
+        indexes = [models.Index(fields=["refunded_at", "valid_until"], name="quota_refund_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.merchant}: {self.issued}/{self.quantity}"
+
+    @property
+    def price(self) -> int:
+        return self.quantity * self.unit_price
+
+
+class MerchantIssue(models.Model):
+    """One coupon a merchant handed out: to a plate (it applies itself at that car's next exit
+    from one of the merchant's lots) or as a claim link (the driver opens it and names a plate)."""
+
+    class Status(models.TextChoices):
+        ISSUED = "issued", "Issued"
+        USED = "used", "Used"
+        EXPIRED = "expired", "Expired"
+
+    quota = models.ForeignKey(MerchantQuota, on_delete=models.PROTECT, related_name="issues")
+    plate = models.CharField(max_length=16, blank=True, default="")
+    claim_token = models.CharField(max_length=43, unique=True, null=True, blank=True)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.ISSUED)
+    payment = models.OneToOneField(
+        ParkingPayment, on_delete=models.PROTECT, null=True, blank=True, related_name="merchant_issue"
+    )
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(plate="") | Q(claim_token__isnull=False), name="issue_has_plate_or_claim"
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="used") & Q(payment__isnull=False)) | (~Q(status="used") & Q(payment__isnull=True)),
+                name="issue_used_has_payment",
+            ),
+        ]
+        indexes = [models.Index(fields=["plate", "status"], name="issue_plate_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.quota.merchant}: {self.plate or 'claim link'} ({self.status})"

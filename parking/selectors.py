@@ -15,7 +15,7 @@ from accounts.scoping import organization_of
 from config.errors import DomainError
 from config.ids import is_id
 
-from .models import Lot, ParkingPayment, ParkingSession, Tariff, Vehicle
+from .models import Lot, ParkingPayment, ParkingSession, Partnership, SettlementEntry, Tariff, Vehicle
 from .tariffs import TariffRule, fee_for_stay, parse_rule
 
 # --- access helpers -----------------------------------------------------------------------------
@@ -110,11 +110,34 @@ def coupons_for_session(user, session: ParkingSession) -> list:
 
     from orders.models import Order
 
+    own = Q(organization_id=session.lot.organization_id) & (
+        Q(voucher__lot__isnull=True) | Q(voucher__lot_id=session.lot_id)
+    )
+    for p in partnerships_honouring(session.lot, timezone.now()):
+        # a partner's coupons valid at all its lots, of a covered benefit type
+        partner_coupons = Q(
+            organization_id=p.partner_id, voucher__lot__isnull=True, voucher__benefit_type__in=p.benefit_types
+        )
+        if p.status == Partnership.Status.ENDED:
+            partner_coupons &= Q(paid_at__lte=p.ended_at)
+        own |= partner_coupons
     return list(
         Order.objects.select_related("voucher")
-        .filter(user=user, status=Order.Status.PAID, organization_id=session.lot.organization_id)
-        .filter(Q(voucher__lot__isnull=True) | Q(voucher__lot_id=session.lot_id))
+        .filter(own, user=user, status=Order.Status.PAID)
         .order_by("paid_at", "created_at")
+    )
+
+
+def partnerships_honouring(lot: Lot, at: datetime) -> QuerySet[Partnership]:
+    """The partnerships under which `lot` may honour another organization's coupons at `at`
+    (accepted, or ended but still honouring coupons paid before the end)."""
+    from django.db.models import Q
+
+    S = Partnership.Status
+    return (
+        Partnership.objects.filter(offering_id=lot.organization_id, lots=lot, valid_from__lte=at, valid_until__gt=at)
+        .filter(Q(status=S.ACCEPTED) | Q(status=S.ENDED, responded_at__isnull=False))
+        .order_by("id")
     )
 
 
@@ -235,3 +258,139 @@ def lot_daily_revenue(lot: Lot, *, days: int = 30, today=None) -> list[dict]:
             }
         )
     return out
+
+
+# --- partnerships: each side sees its own side ------------------------------------------------------
+
+
+def partnerships_for_operator(user) -> QuerySet[Partnership]:
+    """The partnerships the operator's organization offered or was offered, newest first."""
+    from django.db.models import Q
+
+    org = organization_of(user)
+    if org is None:
+        return Partnership.objects.none()
+    return (
+        Partnership.objects.filter(Q(offering=org) | Q(partner=org))
+        .select_related("offering", "partner")
+        .prefetch_related("lots")
+        .order_by("-created_at", "-id")
+    )
+
+
+def partnership_for_operator(user, partnership_id) -> Partnership:
+    """A partnership of the operator's organization (either side), or 404."""
+    partnership = partnerships_for_operator(user).filter(pk=partnership_id).first() if is_id(partnership_id) else None
+    if partnership is None:
+        raise not_found("partnership")
+    return partnership
+
+
+def statements(organization, partnership: Partnership) -> list[dict]:
+    """The organization's side of a partnership, per month, newest first: how many redemptions and
+    the net settlement (positive: owed to it; negative: owed by it)."""
+    from django.db.models import Count, Sum
+
+    rows = (
+        SettlementEntry.objects.filter(organization=organization, partnership=partnership)
+        .values("month")
+        .annotate(redemptions=Count("id"), amount=Sum("amount"))
+        .order_by("-month")
+    )
+    return [{"month": r["month"], "redemptions": r["redemptions"], "amount": r["amount"]} for r in rows]
+
+
+def statement_entries(organization, partnership: Partnership, month) -> QuerySet[SettlementEntry]:
+    """The organization's settlement entries of a partnership in one month, oldest first."""
+    return (
+        SettlementEntry.objects.filter(organization=organization, partnership=partnership, month=month)
+        .select_related("payment__session__lot", "counterparty")
+        .order_by("created_at", "id")
+    )
+
+
+# --- merchants: an organization sees its merchants; a merchant only itself ---------------------------
+
+
+def merchant_access(user):
+    """(merchant, role) for a merchant's user: its account is the `owner`, staff are `manager`
+    or `clerk` (MerchantMember); None for anyone else or a suspended merchant."""
+    from .models import Merchant, MerchantMember
+
+    if not getattr(user, "is_authenticated", False):
+        return None
+    merchant = Merchant.objects.filter(account=user, active=True).select_related("organization").first()
+    if merchant is not None:
+        return merchant, "owner"
+    member = (
+        MerchantMember.objects.filter(user=user, merchant__active=True).select_related("merchant__organization").first()
+    )
+    return (member.merchant, member.role) if member is not None else None
+
+
+def merchant_of(user):
+    """The merchant `user` works for, or None."""
+    access = merchant_access(user)
+    return access[0] if access else None
+
+
+def merchant_required(user, *, may_buy: bool = False):
+    """The caller's merchant, or 403 `permission_denied` (the merchant API's gate). With
+    `may_buy`, only the owner and managers pass (clerks issue coupons, they do not spend)."""
+    access = merchant_access(user)
+    if access is None:
+        raise DomainError("permission_denied", "Merchants only.", status=403)
+    if may_buy and access[1] not in ("owner", "manager"):
+        raise DomainError("permission_denied", "Your role may issue coupons but not buy them.", status=403)
+    return access[0]
+
+
+def merchants_for_operator(user):
+    from .models import Merchant
+
+    org = organization_of(user)
+    if org is None:
+        return Merchant.objects.none()
+    return Merchant.objects.filter(organization=org).select_related("account").prefetch_related("lots").order_by("name")
+
+
+def merchant_for_operator(user, merchant_id):
+    merchant = merchants_for_operator(user).filter(pk=merchant_id).first() if is_id(merchant_id) else None
+    if merchant is None:
+        raise not_found("merchant")
+    return merchant
+
+
+def quotas_of(merchant):
+    return merchant.quotas.order_by("-created_at", "-id")
+
+
+def issues_of(merchant):
+    from .models import MerchantIssue
+
+    return (
+        MerchantIssue.objects.filter(quota__merchant=merchant)
+        .select_related("payment__session__lot")
+        .order_by("-created_at", "-id")
+    )
+
+
+def merchant_issue_for_session(session: ParkingSession, at: datetime):
+    """The merchant coupon that would apply to this stay's next payment (read only; the payment
+    takes it under lock: services.merchants.issue_find)."""
+    from .models import MerchantIssue
+
+    return (
+        MerchantIssue.objects.filter(
+            plate=session.plate,
+            status=MerchantIssue.Status.ISSUED,
+            quota__merchant__lots=session.lot_id,
+            quota__merchant__active=True,
+            quota__valid_from__lte=at,
+            quota__valid_until__gt=at,
+            quota__refunded_at__isnull=True,
+        )
+        .select_related("quota__merchant")
+        .order_by("quota__valid_until", "id")
+        .first()
+    )

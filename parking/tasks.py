@@ -43,3 +43,11 @@ def enqueue_settle(user_id: int) -> None:
 def on_wallet_credited(sender, *, user_id: int, amount: int, kind: str, entry_id: int, **kwargs) -> None:
     """Receiver of wallet.signals.wallet_credited (after commit): money arrived, settle debts."""
     enqueue_settle(user_id)
+
+
+@shared_task(name="parking.tasks.refund_merchant_quotas")
+def refund_merchant_quotas() -> int:
+    """Periodic: refund the unredeemed coupons of merchant quotas whose period ended (once each)."""
+    from .services.merchants import quotas_refund_due
+
+    return quotas_refund_due()

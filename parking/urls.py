@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import merchant_views, views
 
 urlpatterns = [
     path("parking/vehicles/", views.vehicles, name="parking-vehicles"),
@@ -10,4 +10,8 @@ urlpatterns = [
     path("parking/vehicles/<int:vehicle_id>/remove/", views.vehicle_remove, name="parking-vehicle-remove"),
     path("parking/sessions/", views.sessions, name="parking-sessions"),
     path("parking/sessions/<int:session_id>/pay/", views.pay, name="parking-pay"),
+    path("merchant/", merchant_views.portal, name="merchant-portal"),
+    path("merchant/quotas/buy/", merchant_views.quota_buy, name="merchant-quota-buy"),
+    path("merchant/issue/", merchant_views.issue, name="merchant-issue"),
+    path("claim/<str:token>/", merchant_views.claim, name="parking-claim"),
 ]

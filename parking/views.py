@@ -129,7 +129,14 @@ def pay(request, session_id):
                 voucher=coupon.voucher, fee=snap.due, session=session, covered=snap.covered, until=snap.at
             )
             offers.append({"coupon": coupon, "discount": discount, "amount": snap.due - discount})
-    return render(request, "parking/pay.html", {"session": session, "snap": snap, "offers": offers})
+    shop = None  # a merchant's coupon issued to this car: it applies when no coupon is chosen
+    issue = selectors.merchant_issue_for_session(session, snap.at) if snap.due > 0 else None
+    if issue is not None:
+        discount = coupon_discount(
+            voucher=issue.quota, fee=snap.due, session=session, covered=snap.covered, until=snap.at
+        )
+        shop = {"name": issue.quota.merchant.name, "discount": discount, "amount": snap.due - discount}
+    return render(request, "parking/pay.html", {"session": session, "snap": snap, "offers": offers, "shop": shop})
 
 
 def _money(value: int) -> str:

@@ -29,6 +29,8 @@ class LedgerEntry(models.Model):
         PARKING_PAYMENT = "parking_payment", "Parking fee"
         COMPENSATION = "compensation", "Compensation"
         ADJUSTMENT = "adjustment", "Adjustment"
+        MERCHANT_QUOTA = "merchant_quota", "Merchant quota purchase"
+        MERCHANT_REFUND = "merchant_refund", "Merchant quota refund"
 
     wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
     kind = models.CharField(max_length=24, choices=Kind.choices)

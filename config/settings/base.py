@@ -240,6 +240,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # One name for the benefit types wherever they appear (vouchers, partnerships, merchants).
+    "ENUM_NAME_OVERRIDES": {"BenefitTypeEnum": "coupons.models.Voucher.BenefitType"},
 }
 
 # The public payment-provider webhook shares this secret with the provider (HMAC-SHA256).

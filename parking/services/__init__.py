@@ -3,12 +3,15 @@
 - `stays`: lots and their tariffs, occupancy, and the camera events that open and close a stay
   (entry and exit, with the barrier's answer);
 - `payments`: a stay's fee payments: refresh, pay (with a coupon), auto-debit and open debts;
-- `vehicles`: customers' vehicles and their auto-pay.
+- `vehicles`: customers' vehicles and their auto-pay;
+- `partnerships`: another organization's coupons honoured at some lots, the monthly cap and the
+  settlement entries between the two organizations.
 
 Lock order. A service that locks several rows takes them in this order, so two services never wait
 on each other in a circle:
 
-    parking session -> parking payment -> lot (conditional UPDATE) -> coupon order -> wallet
+    parking session -> parking payment -> lot (conditional UPDATE) -> coupon order
+        -> partnership month (conditional UPDATE) -> wallet
 
 The session row is the mutex of everything that prices or pays a stay: fee queries, payments,
 the exit and the auto-debit all lock it first, so two of them never price the same stay at once.

@@ -1,13 +1,14 @@
 """A stay's fee payments: the unpaid payment refreshed to what is due, paying it from the wallet
 (optionally with one coupon), the auto-debit of departed cars and the settling of open debts.
-Locks follow the order in `parking.services` (session -> payment -> coupon order -> wallet)."""
+Locks follow the order in `parking.services` (session -> payment -> coupon order -> partnership
+month -> wallet)."""
 
 from __future__ import annotations
 
 import enum
 import logging
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -15,9 +16,11 @@ from django.utils import timezone
 
 from config.errors import DomainError
 
-from ..models import Lot, ParkingPayment, ParkingSession, Vehicle
+from ..models import Lot, ParkingPayment, ParkingSession, Partnership, Vehicle
 from ..selectors import Snapshot, not_found, open_debts, session_rule, snapshot
 from ..tariffs import fee_for_stay, percent_off
+from .merchants import issue_find, issue_redeem
+from .partnerships import partnership_honour, settlement_record
 
 log = logging.getLogger("parkmarket.parking")
 
@@ -162,18 +165,36 @@ def _pay_locked(
     else:
         covered = sum(p.fee for p in payments if p.status == ParkingPayment.Status.PAID)
     discount = 0
+    honoured: list[tuple[Partnership, date]] = []
     if coupon_id is not None:
-        order = _coupon_take(order_id=coupon_id, user=user, session=session, payment=payment)
+        order = _coupon_take(order_id=coupon_id, user=user, session=session, payment=payment, honoured=honoured)
         discount = coupon_discount(
             voucher=order.voucher, fee=payment.fee, session=session, covered=covered, until=payment.priced_until
         )
         payment.coupon = order
-    return _settle(payment, session, discount=discount, method=ParkingPayment.Method.WALLET)
+    else:  # no coupon chosen: a merchant's coupon issued to this car applies itself
+        return _settle_with_merchant_coupon(payment, session, covered=covered, method=ParkingPayment.Method.WALLET)
+    payment = _settle(payment, session, discount=discount, method=ParkingPayment.Method.WALLET)
+    for partnership, month in honoured:  # a partner's coupon: the settlement, in the same transaction
+        settlement_record(partnership=partnership, payment=payment, coupon=payment.coupon, month=month)
+    return payment
 
 
-def _coupon_take(*, order_id: uuid.UUID, user: AbstractBaseUser, session: ParkingSession, payment: ParkingPayment):
-    """The coupon order, marked used (same transaction as the debit): orders owns the transition."""
+def _coupon_take(
+    *,
+    order_id: uuid.UUID,
+    user: AbstractBaseUser,
+    session: ParkingSession,
+    payment: ParkingPayment,
+    honoured: list[tuple[Partnership, date]],
+):
+    """The coupon order, marked used (same transaction as the debit): orders owns the transition.
+    A coupon of another organization applies through a partnership of the lot's organization,
+    which is appended to `honoured` (its cap's counter already moved)."""
     from orders.services import order_use
+
+    def honour_foreign(order) -> None:
+        honoured.append(partnership_honour(order=order, lot=session.lot, at=timezone.now()))
 
     return order_use(
         order_id=order_id,
@@ -181,7 +202,42 @@ def _coupon_take(*, order_id: uuid.UUID, user: AbstractBaseUser, session: Parkin
         organization_id=session.lot.organization_id,
         lot_id=session.lot_id,
         reason=f"Applied to parking payment {payment.pk}",
+        honour_foreign=honour_foreign,
     )
+
+
+def _settle_with_merchant_coupon(
+    payment: ParkingPayment, session: ParkingSession, *, covered: int, method: str, only_if_free: bool = False
+) -> ParkingPayment | None:
+    """Settle `payment` with the merchant coupon issued to the car, if any (counted in its quota
+    and marked used in this transaction), else without a discount. With `only_if_free`, settle
+    only when such a coupon covers the whole fee (no wallet): None otherwise, nothing written.
+    Caller holds the session's and the payments' locks."""
+    at = timezone.now()
+    issue = issue_find(session=session, at=at)
+    discount = 0
+    if issue is not None:
+        discount = coupon_discount(
+            voucher=issue.quota, fee=payment.fee, session=session, covered=covered, until=payment.priced_until
+        )
+    if only_if_free and (issue is None or discount < payment.fee):
+        return None
+    if issue is not None and not issue_redeem(issue, payment=payment, at=at):
+        if only_if_free:
+            return None
+        discount = 0  # the quota was refunded a moment ago: the coupon no longer applies
+    payment = _settle(payment, session, discount=discount, method=method)
+    return payment
+
+
+def merchant_cover_locked(session: ParkingSession, payments: list[ParkingPayment], payment: ParkingPayment) -> bool:
+    """At an exit, inside its transaction: pay a departed car's fee with the merchant coupon issued
+    to its plate when that coupon covers all of it (no wallet needed, registered car or not)."""
+    covered = sum(p.fee for p in payments if p.status == ParkingPayment.Status.PAID)
+    paid = _settle_with_merchant_coupon(
+        payment, session, covered=covered, method=ParkingPayment.Method.COUPON, only_if_free=True
+    )
+    return paid is not None
 
 
 def _settle(payment: ParkingPayment, session: ParkingSession, *, discount: int, method: str) -> ParkingPayment:
@@ -236,9 +292,10 @@ def payment_autodebit(*, payment_id: int) -> Autodebit:
             return Autodebit.NOT_ELIGIBLE
         if not Vehicle.objects.filter(pk=session.vehicle_id, user_id=session.user_id, auto_pay=True).exists():
             return Autodebit.NOT_ELIGIBLE
+        covered = sum(p.fee for p in payments if p.status == ParkingPayment.Status.PAID)
         try:
             with transaction.atomic():
-                _settle(payment, session, discount=0, method=ParkingPayment.Method.AUTO)
+                _settle_with_merchant_coupon(payment, session, covered=covered, method=ParkingPayment.Method.AUTO)
         except DomainError as exc:
             if exc.code != "insufficient_funds":
                 raise

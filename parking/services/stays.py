@@ -18,7 +18,7 @@ from ..models import Lot, ParkingPayment, ParkingSession, Tariff, Vehicle
 from ..plates import clean_plate
 from ..selectors import snapshot, tariff_for
 from ..tariffs import TariffRule
-from .payments import Autodebit, locked_payments, payment_autodebit, unpaid_payment_sync
+from .payments import Autodebit, locked_payments, merchant_cover_locked, payment_autodebit, unpaid_payment_sync
 from .vehicles import default_vehicle_type
 
 # A camera's clock may run a little ahead of ours; anything later than this is refused.
@@ -173,6 +173,8 @@ def session_exit(*, lot: Lot, plate: str, at: datetime) -> ExitResult:
         session.save(update_fields=["status", "exited_at", "fee"])
         Lot.objects.filter(pk=lot.pk, occupancy__gt=0).update(occupancy=F("occupancy") - 1)
         payment = unpaid_payment_sync(session, payments, due=snap.due, priced_until=at)
+        if payment is not None and merchant_cover_locked(session, payments, payment):
+            return ExitResult(session=session, fee=snap.fee, due=0, barrier=Barrier.OPEN, payment=payment)
     barrier, due = Barrier.OPEN, 0
     if payment is not None:
         outcome = Autodebit.NOT_ELIGIBLE

@@ -20,6 +20,7 @@ DEMO_ORG = "Demo Parking Co."
 OPERATOR = ("operator", "operator-pass-2024")
 CUSTOMER = ("driver", "driver-pass-2024")
 ADMIN = ("admin", "admin-pass-2024")
+MERCHANT = ("teahouse", "teahouse-pass-2024")
 
 
 class Command(BaseCommand):
@@ -92,6 +93,28 @@ class Command(BaseCommand):
             },
         )
         _seed_parking(customer=customer, downtown=downtown, airport=airport)
+        _seed_merchant(organization=op.organization, downtown=downtown)
+
+
+def _seed_merchant(*, organization, downtown):
+    """A shop at Downtown Plaza giving two hours of parking, with ¥200 and a quota of 10 coupons."""
+    from parking.services.merchants import merchant_register, quota_buy
+
+    shop = merchant_register(
+        organization=organization,
+        name="Downtown Tea House",
+        lots=[downtown],
+        username=MERCHANT[0],
+        password=MERCHANT[1],
+        benefit_type="minutes",
+        benefit_value=120,
+        unit_price=300,
+    )
+    wallet_credit(
+        user_id=shop.account_id, amount=20000, kind="topup", idempotency_key="demo-opening", memo="Demo opening balance"
+    )
+    now = timezone.now()
+    quota_buy(merchant=shop, quantity=10, valid_from=now, valid_until=now + timedelta(days=30))
 
 
 def _seed_parking(*, customer, downtown, airport):
