@@ -22,6 +22,8 @@ app.conf.beat_schedule = {
     "coupons-low-stock-scan": {"task": "coupons.tasks.scan_low_stock", "schedule": crontab(minute="*/5")},
     # Stored Idempotency-Key answers older than a week.
     "accounts-purge-idempotency": {"task": "accounts.tasks.purge_idempotency_records", "schedule": crontab(minute=17)},
+    # Does the money add up: balances vs ledgers, top-ups, order payments and refunds, parking payments.
+    "wallet-reconcile-money": {"task": "wallet.tasks.reconcile_money", "schedule": crontab(hour=3, minute=30)},
 }
 
 

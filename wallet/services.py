@@ -233,7 +233,7 @@ def wallets_open_bulk(*, users: list, balance: int = 0) -> list[Wallet]:
             [
                 LedgerEntry(
                     wallet=w,
-                    kind=LedgerEntry.Kind.TOPUP,
+                    kind=LedgerEntry.Kind.ADJUSTMENT,  # no provider behind it: not a top-up
                     amount=balance,
                     balance_before=0,
                     balance_after=balance,
