@@ -21,6 +21,8 @@ from django.db.models import F, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from config import metrics
+
 from .models import LedgerEntry, MoneyReconciliationFinding, MoneyReconciliationReport, TopUp, Wallet
 from .signals import money_mismatch_found
 
@@ -95,9 +97,15 @@ def money_reconcile(*, checks: dict[str, Check] | None = None) -> MoneyReconcili
         report.findings_count = len(findings)
         report.finished_at = timezone.now()
         report.save(update_fields=["findings_count", "finished_at"])
+        transaction.on_commit(lambda: _count(len(findings)))
         if findings:
             transaction.on_commit(lambda: _announce(report, findings))
     return report
+
+
+def _count(findings: int) -> None:
+    metrics.money_reconciliations.labels("mismatch" if findings else "clean").inc()
+    metrics.money_mismatches.set(findings)
 
 
 def _announce(report: MoneyReconciliationReport, findings: list[MoneyReconciliationFinding]) -> None:
