@@ -217,6 +217,9 @@ STORAGES = {
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="noreply@parkmarket.local")
+SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+# Who is mailed when the money reconciliation finds a mismatch (and Django's own error mails).
+ADMINS = [("ParkMarket operations", address) for address in env.list("ADMINS", default=[])]
 
 # --- DRF ---------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
