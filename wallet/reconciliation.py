@@ -115,11 +115,13 @@ def _announce(report: MoneyReconciliationReport, findings: list[MoneyReconciliat
     summary = ", ".join(f"{name}: {count}" for name, count in sorted(by_check.items()))
     log.error("money reconciliation report %s: %s mismatch(es) (%s)", report.pk, len(findings), summary)
     lines = [f"- [{f.check_name}] {f.message} ({', '.join(f.rows)})" for f in findings[:50]]
-    mail_admins(
-        subject=f"Money reconciliation: {len(findings)} mismatch(es)",
-        message=f"Report {report.pk} ({summary}):\n" + "\n".join(lines) + "\n",
-        fail_silently=True,
-    )
+    try:
+        mail_admins(
+            subject=f"Money reconciliation: {len(findings)} mismatch(es)",
+            message=f"Report {report.pk} ({summary}):\n" + "\n".join(lines) + "\n",
+        )
+    except Exception:  # the report is written and the ERROR line out: a mail failure must not hide them
+        log.exception("money reconciliation report %s: mail to ADMINS failed", report.pk)
     organizations = sorted({f.organization_id for f in findings if f.organization_id is not None})
     results = money_mismatch_found.send_robust(
         sender=MoneyReconciliationReport, report_id=report.pk, organization_ids=organizations
