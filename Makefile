@@ -8,6 +8,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
+# `make run`: every process (gunicorn workers, Celery's pool) writes its metrics here; emptied at each start.
+run: export PROMETHEUS_MULTIPROC_DIR ?= $(or $(DATA_DIR),var)/prometheus
 
 .PHONY: run test lint bench install install-dev messages clean api-docs
 
@@ -25,6 +27,7 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 run: install
+	rm -rf "$$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$$PROMETHEUS_MULTIPROC_DIR"
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	$(PY) manage.py collectstatic --noinput --verbosity 0

@@ -5,11 +5,17 @@ import os
 from celery import Celery
 from celery.schedules import crontab
 
+from config import metrics, tracing
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("parkmarket")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Every task's runs, failures and durations; the request id of the request that started it.
+metrics.connect_celery_signals()
+tracing.connect_celery_signals()
 
 app.conf.beat_schedule = {
     # Unpaid coupon orders whose payment window closed: expire them, stock comes back.
@@ -27,6 +33,8 @@ app.conf.beat_schedule = {
     },
     # Stored Idempotency-Key answers older than a week.
     "accounts-purge-idempotency": {"task": "accounts.tasks.purge_idempotency_records", "schedule": crontab(minute=17)},
+    # Does the money add up: balances vs ledgers, top-ups, order payments and refunds, parking payments.
+    "wallet-reconcile-money": {"task": "wallet.tasks.reconcile_money", "schedule": crontab(hour=3, minute=30)},
 }
 
 

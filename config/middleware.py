@@ -1,16 +1,60 @@
-"""Project middleware: requests refused before any view, the Content-Security-Policy header, and
-pages answering a service's `not_found` with the 404 page."""
+"""Project middleware: the request id and the request metrics at the edge, requests refused before
+any view, the Content-Security-Policy header, and pages answering a service's `not_found` with the
+404 page."""
 
 import secrets
+import time
 from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
 from django.core.handlers.exception import response_for_exception
+from django.core.signals import request_finished
 from django.http import Http404, HttpResponse, JsonResponse
 
+from . import metrics, tracing
 from .errors import DomainError, error_body
 
 NUL_MESSAGE = "The request contains a NUL character (%00), which no parameter or path may hold."
+
+
+class RequestIdMiddleware:
+    """The request's id (config/tracing.py): a valid X-Request-ID as sent, else a new one; bound for
+    every log line of the request and the tasks it starts, and returned in the response header."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        # Unbound when the response is finished, not on the way out of this middleware: Django logs
+        # a 4xx/5xx answer (django.request) after the middleware chain, and that line carries the id too.
+        request_finished.connect(tracing.on_request_finished, dispatch_uid="tracing-request-finished")
+
+    def __call__(self, request):
+        rid = tracing.valid(request.META.get(tracing.META_KEY)) or tracing.new_id()
+        request.request_id = rid
+        tracing.bind(rid)
+        response = self.get_response(request)
+        response[tracing.HEADER] = rid
+        return response
+
+
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+class RequestMetricsMiddleware:
+    """Latency and status of every answer, by view (its URL name, or its route when unnamed; one
+    label for paths that match nothing, so a scan of random URLs cannot grow the series)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        view = (match.view_name or match.route) if match is not None else "<unmatched>"
+        method = request.method if request.method in METHODS else "other"
+        metrics.http_request_duration.labels(view, method).observe(time.perf_counter() - started)
+        metrics.http_requests.labels(view, method, str(response.status_code)).inc()
+        return response
 
 
 class RejectNulMiddleware:

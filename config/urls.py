@@ -27,6 +27,8 @@ api_v1 = [
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("metrics", views.metrics_view, name="metrics"),
     path("admin/login/", views.admin_login),  # before the admin's own urls: the throttled login
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

@@ -1,11 +1,16 @@
-"""The health check and the throttled admin login (the home page is coupons')."""
+"""Liveness (/healthz), readiness (/readyz), the metrics (/metrics) and the throttled admin login
+(the home page is coupons')."""
 
+import hmac
 import logging
 
 from django.conf import settings
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from . import metrics
 
 log = logging.getLogger("parkmarket.health")
 
@@ -72,18 +77,48 @@ def api_docs_page(view):
 
 @never_cache
 def healthz(request):
+    """Liveness: the process answers. Touches nothing else, so a slow database never gets a healthy
+    web process restarted (that is what /readyz is for)."""
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+def readyz(request):
+    """Readiness: can this process serve? The database, Redis (when configured) and the Celery
+    broker each answer; 503 names the one that did not."""
     checks: dict[str, str] = {}
     probes = [("database", _check_database), ("broker", _check_broker)]
     if settings.REDIS_URL:
         probes.insert(1, ("redis", _check_redis))
-    healthy = True
+    ready = True
     for name, probe in probes:
         try:
             checks[name] = probe()
-        except Exception as exc:  # a health check reports every failure instead of raising
-            log.warning("health check %s failed: %s", name, exc)
+        except Exception as exc:  # a readiness check reports every failure instead of raising
+            log.warning("readiness check %s failed: %s", name, exc)
             checks[name] = f"error: {exc.__class__.__name__}"
-            healthy = False
-    return JsonResponse(
-        {"status": "ok" if healthy else "unavailable", "checks": checks}, status=200 if healthy else 503
-    )
+            ready = False
+    failed = [name for name, result in checks.items() if result != "ok"]
+    body = {"status": "ok" if ready else "unavailable", "checks": checks}
+    if failed:
+        body["failed"] = failed
+    return JsonResponse(body, status=200 if ready else 503)
+
+
+@never_cache
+@require_GET
+def metrics_view(request):
+    """The Prometheus text, for a scraper holding METRICS_TOKEN (`Authorization: Bearer …`). Without
+    a token configured the endpoint does not exist (404); a wrong or missing one is 401."""
+    token = settings.METRICS_TOKEN
+    if not token:
+        return HttpResponse(status=404)
+    scheme, _, given = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        given.strip().encode("utf-8", "surrogateescape"), token.encode()
+    ):
+        response = HttpResponse("Unauthorized.\n", status=401, content_type="text/plain")
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    body, content_type = metrics.exposition()
+    return HttpResponse(body, content_type=content_type)

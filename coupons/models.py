@@ -124,6 +124,7 @@ class Alert(models.Model):
         OVERSELL = "oversell", "Oversell detected"
         DRIFT = "drift", "Gate drift repaired"
         INTAKE_FAILED = "intake_failed", "Order intake failed"
+        MONEY_MISMATCH = "money_mismatch", "Money reconciliation mismatch"
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="alerts")
     voucher = models.ForeignKey(Voucher, on_delete=models.CASCADE, null=True, blank=True, related_name="alerts")

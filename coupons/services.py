@@ -313,3 +313,19 @@ def alert_raise(
 
     transaction.on_commit(send)
     return alert
+
+
+def on_money_mismatch(sender, *, report_id: int, organization_ids: list[int], **kwargs) -> None:
+    """wallet's `money_mismatch_found`: an alert to each organization whose rows did not add up."""
+    from wallet.models import MoneyReconciliationFinding
+
+    for organization_id in organization_ids:
+        count = MoneyReconciliationFinding.objects.filter(report_id=report_id, organization_id=organization_id).count()
+        alert_raise(
+            organization_id=organization_id,
+            voucher_id=None,
+            kind=Alert.Kind.MONEY_MISMATCH,
+            message=f"The money reconciliation found {count} mismatch(es) in your organization's payments "
+            f"(report {report_id}).",
+            details={"report_id": report_id, "findings": count},
+        )

@@ -10,6 +10,7 @@ class OrdersConfig(AppConfig):
 
         from coupons.models import Voucher
 
+        from . import reconciliation
         from .limits import rules_cache_clear, rules_cache_warm
         from .models import PurchaseLimitRule
 
@@ -22,3 +23,4 @@ class OrdersConfig(AppConfig):
         post_save.connect(rule_changed, sender=PurchaseLimitRule, weak=False, dispatch_uid="orders.rules_saved")
         post_delete.connect(rule_changed, sender=PurchaseLimitRule, weak=False, dispatch_uid="orders.rules_deleted")
         post_save.connect(voucher_saved, sender=Voucher, weak=False, dispatch_uid="orders.rules_warm_on_voucher")
+        reconciliation.connect()

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from config import metrics
 from config.errors import DomainError
 from coupons.models import Voucher
 from coupons.services import voucher_take_units
@@ -66,6 +67,10 @@ def _new_order(
     return order
 
 
+def _written(n: int):
+    return lambda: metrics.purchases.labels("written").inc(n)
+
+
 def order_place(
     *,
     voucher: Voucher,
@@ -116,6 +121,7 @@ def order_place(
                 held = live_orders_count(user_id=user_id, voucher_id=voucher.pk)  # this order included
                 if held > voucher.per_user_limit:
                     raise limit_error(voucher, held - 1)
+            transaction.on_commit(_written(1))
     except IntegrityError as exc:
         # The unique constraint: the same customer won a race with himself. PostgreSQL names the
         # constraint; SQLite only lists its columns ("UNIQUE constraint failed: orders_order.user_id,
@@ -181,6 +187,7 @@ def orders_place_batch(*, voucher: Voucher, accepted: list[tuple[uuid.UUID, int,
             )
             if over.exists():
                 raise DomainError("purchase_limit_reached")
+        transaction.on_commit(_written(len(rows)))
     return rows
 
 
@@ -199,6 +206,7 @@ def order_record_failed(
         with transaction.atomic():
             order.save(force_insert=True)
             event_of(order, from_status=S.PROCESSING, actor_id=None, reason=f"intake: {code}").save()
+            transaction.on_commit(metrics.purchases.labels("failed").inc)
     except IntegrityError:
         return Order.objects.get(pk=order_id)
     return order

@@ -16,6 +16,7 @@ and every OrderEvent is made by `event_of`: placing (orders/placing.py), pay, ca
 refund, use, withdraw and compensate (the compensation run is orders/compensation.py). Other apps
 call these functions; none writes an order itself."""
 
+import functools
 import logging
 import uuid
 from collections.abc import Callable, Iterable
@@ -25,6 +26,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from config import metrics
 from config.errors import DomainError
 from coupons.services import voucher_return_unit
 from wallet.models import LedgerEntry
@@ -124,6 +126,7 @@ def _close(order: Order, *, to: str, actor_id: int | None, reason: str, compensa
 
 def _expire_locked(order: Order, *, actor_id: int | None, reason: str) -> None:
     _close(order, to=S.EXPIRED, actor_id=actor_id, reason=reason)
+    transaction.on_commit(metrics.order_expiries.inc)
 
 
 def _expired_error(order: Order) -> DomainError:
@@ -265,6 +268,8 @@ def orders_expire_due(
             for order in batch:
                 _release_stock(order)
             _transition_many(batch, from_status=S.PENDING_PAYMENT, to=S.EXPIRED, reason=reason, stock_released=True)
+            if batch:
+                transaction.on_commit(functools.partial(metrics.order_expiries.inc, len(batch)))
         total += len(batch)
         if len(batch) < batch_size:
             break

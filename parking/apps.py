@@ -8,9 +8,10 @@ class ParkingConfig(AppConfig):
     def ready(self) -> None:
         from wallet.signals import wallet_credited
 
-        from . import tasks
+        from . import reconciliation, tasks
 
         wallet_credited.connect(tasks.on_wallet_credited, dispatch_uid="parking-settle-debts-on-credit")
+        reconciliation.connect()
         from accounts.scoping import register_scope
 
         register_scope("parking.lot", "organization")

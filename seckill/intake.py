@@ -8,10 +8,12 @@ task retries; after the last retry `intake_give_up` writes the order failed and 
 organization."""
 
 import logging
+import time
 import uuid
 
 from django.db import IntegrityError
 
+from config import metrics
 from config.errors import DomainError
 from coupons.models import Alert, Voucher
 from coupons.services import alert_raise
@@ -61,8 +63,17 @@ def intake_write(*, order_id: str, voucher_id: int, user_id: int, accepted_ms: i
         order = Order.objects.filter(pk=oid).first()
         if order is None:
             raise
+    else:
+        _lag(accepted_ms)
     gate_tidy(order, voucher_id=voucher_id, user_id=user_id)
     return order
+
+
+def _lag(*accepted_ms: int) -> None:
+    """The intake lag of orders just written: from the gate's acceptance to now (after the commit)."""
+    now_ms = time.time() * 1000
+    for ms in accepted_ms:
+        metrics.intake_lag.observe(max(0.0, (now_ms - int(ms)) / 1000))
 
 
 def intake_write_batch(orders: list[dict]) -> int:
@@ -92,6 +103,7 @@ def intake_write_batch(orders: list[dict]) -> int:
                 intake_write(**o)
             continue
         written += len(group)
+        _lag(*(o["accepted_ms"] for o in group))
         gate.gate_done_many([(voucher_id, o["order_id"]) for o in group])
     return written
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 
+from config import metrics
 from config.errors import DomainError
 from coupons.models import Voucher
 from orders.ids import new_order_id
@@ -111,13 +112,30 @@ def purchase_through_redis(*, meta: dict[str, str], stock: int, user: AbstractBa
     )
 
 
+# Refusal codes counted as the "limit" outcome of a purchase (per-user limit, organization rules).
+LIMIT_CODES = frozenset({"already_purchased", "purchase_limit_reached"})
+
+
 def voucher_purchase(
     *, voucher_id: int, user: AbstractBaseUser, peeked: tuple[dict, int | None] | None = None
 ) -> PurchaseResult:
     """Buy one unit of a voucher for `user`: 202-style (accepted, `processing`) through the Redis
     gate for flash sales when it is on, else 201-style (written) through the orders app.
     `peeked` is the gate's (meta, stock) when the caller already read it (the API's throttle
-    reads it in the same round trip)."""
+    reads it in the same round trip). Counts the outcome (`parkmarket_purchases_total`): accepted
+    or a refusal here; "written" and "failed" are counted where the order's row commits."""
+    try:
+        result = _purchase(voucher_id=voucher_id, user=user, peeked=peeked)
+    except DomainError as exc:
+        outcome = "sold_out" if exc.code == "sold_out" else "limit" if exc.code in LIMIT_CODES else "refused"
+        metrics.purchases.labels(outcome).inc()
+        raise
+    if result.accepted_async:
+        metrics.purchases.labels("accepted").inc()
+    return result
+
+
+def _purchase(*, voucher_id: int, user: AbstractBaseUser, peeked: tuple[dict, int | None] | None) -> PurchaseResult:
     if gate.enabled():
         meta, stock = peeked if peeked is not None else gate.peek(voucher_id)
         if not meta or stock is None:

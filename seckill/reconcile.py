@@ -21,6 +21,7 @@ from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from config import metrics
 from coupons.models import Alert, Voucher
 from coupons.services import alert_raise
 from orders.models import Order
@@ -84,10 +85,7 @@ def _raise_oversell(voucher: Voucher, *, initial: int, live_count: int, report: 
     )
     excess = [str(o[0]) for o in orders[initial:]]
     report["oversell"] = live_count - initial
-    try:  # a counter a metrics scraper can read (INFO-style: parkmarket:metrics:oversell_detected)
-        gate.client().incr("parkmarket:metrics:oversell_detected")
-    except Exception:
-        log.exception("oversell metric not recorded")
+    metrics.oversell_alerts.inc()
     _raise_once(
         voucher,
         Alert.Kind.OVERSELL,
@@ -184,6 +182,7 @@ def _reconcile_gate(voucher: Voucher, report: dict, *, repair_now: bool) -> None
     )
     report["gate"] = "repaired" if repaired else "busy"
     if repaired:
+        metrics.gate_repairs.inc()
         log.warning(
             "seckill gate drift repaired voucher=%s stock %s -> %s, buyers %s -> %s",
             voucher.pk,
@@ -226,10 +225,16 @@ def vouchers_to_reconcile():
 
 def reconcile_all(*, repair_now: bool = False) -> list[dict]:
     reports = []
+    accepted_ms: list[int] = []  # of every pending entry left after the run
     for voucher in vouchers_to_reconcile():
         try:
             reports.append(reconcile_voucher(voucher, repair_now=repair_now))
         except Exception:  # one broken voucher must not stop the audit of the others
             log.exception("seckill reconcile failed voucher=%s", voucher.pk)
             reports.append({"voucher": voucher.pk, "error": True})
+            continue
+        if gate.enabled() and voucher.kind == Voucher.Kind.SECKILL:
+            accepted_ms += [ms for _user, ms in gate.pending_entries(voucher.pk).values()]
+    metrics.gate_pending.set(len(accepted_ms))
+    metrics.gate_oldest_pending.set(max(0.0, time.time() - min(accepted_ms) / 1000) if accepted_ms else 0.0)
     return reports

@@ -1,8 +1,9 @@
 from django.contrib import admin
+from django.db.models import Count, Q
 
-from accounts.scoping import ReadOnlyScopedAdmin
+from accounts.scoping import ReadOnlyScopedAdmin, organization_of
 
-from .models import LedgerEntry, TopUp, Wallet
+from .models import LedgerEntry, MoneyReconciliationFinding, MoneyReconciliationReport, TopUp, Wallet
 
 
 class SuperuserOnlyAdmin(ReadOnlyScopedAdmin):
@@ -74,3 +75,68 @@ class LedgerEntryAdmin(ReadOnlyScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
         return fields if request.user.is_superuser else [f for f in fields if f not in self.PRIVATE]
+
+
+class FindingInline(admin.TabularInline):
+    """A report's findings; an operator sees those about their organization only."""
+
+    model = MoneyReconciliationFinding
+    extra = 0
+    can_delete = False
+    fields = ("check_name", "organization", "message", "rows", "details")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request).select_related("organization")
+        return qs if request.user.is_superuser else qs.filter(organization=organization_of(request.user))
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser or organization_of(request.user) is not None
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(MoneyReconciliationReport)
+class MoneyReconciliationReportAdmin(ReadOnlyScopedAdmin):
+    """Every run of the daily money reconciliation. Superusers see every finding; an operator sees
+    every run (so a quiet list means the runs happened) with the findings about their organization."""
+
+    organization_path = None  # a run spans every organization: its findings are scoped instead
+    list_display = ("started_at", "finished_at", "mismatches", "checks")
+    fields = ("started_at", "finished_at", "checks", "mismatches")
+    readonly_fields = fields
+    inlines = [FindingInline]
+
+    def scope_queryset(self, qs, user):
+        if user.is_superuser:
+            return qs.annotate(shown=Count("findings"))
+        org = organization_of(user)
+        if org is None:
+            return qs.none()
+        return qs.annotate(shown=Count("findings", filter=Q(findings__organization=org)))
+
+    @admin.display(description="mismatches", ordering="shown")
+    def mismatches(self, obj) -> int:
+        return obj.shown
+
+
+@admin.register(MoneyReconciliationFinding)
+class MoneyReconciliationFindingAdmin(ReadOnlyScopedAdmin):
+    """Findings across reports, to search by row ("orders.order:<id>") or check."""
+
+    list_display = ("report", "check_name", "organization", "message")
+    list_filter = ("check_name",)
+    search_fields = ("message", "rows")
+    list_select_related = ("report", "organization")
+    readonly_fields = ("report", "check_name", "organization", "message", "rows", "details")
+
+    def get_list_display(self, request):
+        shown = super().get_list_display(request)
+        return shown if request.user.is_superuser else [f for f in shown if f != "organization"]

@@ -8,6 +8,8 @@ class WalletConfig(AppConfig):
     def ready(self) -> None:
         from accounts.signals import customer_registered
 
+        from . import reconciliation
         from .services import on_customer_registered
 
         customer_registered.connect(on_customer_registered, dispatch_uid="wallet-open-on-register")
+        reconciliation.connect()

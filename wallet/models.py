@@ -104,3 +104,46 @@ class TopUp(models.Model):
 
     def __str__(self) -> str:
         return f"Top-up {self.provider}:{self.provider_txn_id} ({self.status})"
+
+
+class MoneyReconciliationReport(models.Model):
+    """One run of the money reconciliation (wallet/reconciliation.py): which checks ran, when, and
+    whether anything failed to add up. The findings name the rows."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    checks = models.JSONField(default=list, help_text="Names of the checks that ran.")
+    findings_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        # No count here: an operator reads the title too, and sees only their organization's findings.
+        return f"Money reconciliation #{self.pk} of {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def clean(self) -> bool:
+        return self.findings_count == 0
+
+
+class MoneyReconciliationFinding(models.Model):
+    """One thing that does not add up, with the rows involved ("wallet.wallet:12", "orders.order:<uuid>").
+    `organization` is set when the rows belong to one (its operators see the finding), empty for a
+    customer's wallet or top-up (superusers only)."""
+
+    report = models.ForeignKey(MoneyReconciliationReport, on_delete=models.CASCADE, related_name="findings")
+    check_name = models.CharField(max_length=64)
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    message = models.CharField(max_length=500)
+    rows = models.JSONField(default=list)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["report", "check_name", "id"]
+        indexes = [models.Index(fields=["organization", "report"], name="money_finding_org_report_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.check_name}: {self.message[:80]}"

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from config import metrics
 from config.errors import DomainError
 
 from .models import LedgerEntry, TopUp, Wallet
@@ -70,11 +71,21 @@ def _move(
             memo=memo[:255],
             idempotency_key=idempotency_key,
         )
+        transaction.on_commit(lambda: _count(kind=kind, amount=amount))
         if amount > 0:
             transaction.on_commit(
                 lambda: _announce_credit(user_id=user_id, amount=amount, kind=kind, entry_id=entry.pk)
             )
         return entry
+
+
+def _count(*, kind: str, amount: int) -> None:
+    if amount > 0:
+        metrics.wallet_credits.labels(kind).inc()
+        metrics.wallet_credited_amount.labels(kind).inc(amount)
+    else:
+        metrics.wallet_debits.labels(kind).inc()
+        metrics.wallet_debited_amount.labels(kind).inc(-amount)
 
 
 def _announce_credit(*, user_id: int, amount: int, kind: str, entry_id: int) -> None:
@@ -233,7 +244,7 @@ def wallets_open_bulk(*, users: list, balance: int = 0) -> list[Wallet]:
             [
                 LedgerEntry(
                     wallet=w,
-                    kind=LedgerEntry.Kind.TOPUP,
+                    kind=LedgerEntry.Kind.ADJUSTMENT,  # no provider behind it: not a top-up
                     amount=balance,
                     balance_before=0,
                     balance_after=balance,

@@ -5,3 +5,7 @@ from django.dispatch import Signal
 
 # kwargs: user_id, amount, kind, entry_id
 wallet_credited = Signal()
+
+# kwargs: report_id, organization_ids (the organizations the findings involve). Sent after the
+# commit of a money reconciliation report with findings.
+money_mismatch_found = Signal()

@@ -42,6 +42,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.RequestIdMiddleware",
+    "config.middleware.RequestMetricsMiddleware",
     "config.middleware.RejectNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
@@ -215,6 +217,9 @@ STORAGES = {
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="noreply@parkmarket.local")
+SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+# Who is mailed when the money reconciliation finds a mismatch (and Django's own error mails).
+ADMINS = [("ParkMarket operations", address) for address in env.list("ADMINS", default=[])]
 
 # --- DRF ---------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -249,11 +254,29 @@ PAYMENT_WEBHOOK_SECRET = env("PAYMENT_WEBHOOK_SECRET", default="sandbox-webhook-
 # Payment providers accepted for top-ups and webhooks (wallet/payments.py).
 PAYMENT_PROVIDERS = env.list("PAYMENT_PROVIDERS", default=["sandbox", "sandbox_async"])
 
+# --- Operating it: logs, metrics --------------------------------------------------------------------
+# "json": one JSON object a line (production's default), "plain" for a terminal. Every line carries
+# the request id (config/tracing.py), also in the Celery tasks a request starts.
+LOG_FORMAT = env("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "config.tracing.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+# Celery logs through the configuration above (JSON, request ids) instead of its own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# `/metrics` answers only `Authorization: Bearer <METRICS_TOKEN>`; without a token it is off (404).
+# Alternatively METRICS_PORT (and METRICS_ADDR) serve the metrics from gunicorn's master on their own
+# address (config/gunicorn.py), out of the public site's reach.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")

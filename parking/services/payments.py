@@ -14,6 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from config import metrics
 from config.errors import DomainError
 
 from ..models import Lot, ParkingPayment, ParkingSession, Partnership, Vehicle
@@ -277,7 +278,14 @@ class Autodebit(enum.StrEnum):
 def payment_autodebit(*, payment_id: int) -> Autodebit:
     """Charge a departed car's unpaid payment to its owner's wallet when the vehicle has auto_pay.
     Safe to run any number of times, concurrently: the session lock serializes, the status check
-    makes a second run a no-op, and the ledger key `parking_payment:<id>` is the last word."""
+    makes a second run a no-op, and the ledger key `parking_payment:<id>` is the last word. The
+    outcome is counted once the caller's transaction (if any) commits."""
+    outcome = _autodebit(payment_id=payment_id)
+    transaction.on_commit(metrics.parking_autodebits.labels(outcome.value).inc)
+    return outcome
+
+
+def _autodebit(*, payment_id: int) -> Autodebit:
     session_id = ParkingPayment.objects.filter(pk=payment_id).values_list("session_id", flat=True).first()
     if session_id is None:
         return Autodebit.NOT_ELIGIBLE

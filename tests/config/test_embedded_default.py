@@ -31,7 +31,7 @@ print(json.dumps({
     "broker": app.conf.broker_url,
     "gate": settings.SECKILL_GATE,
     "schema": c.get("/api/v1/schema/").status_code,
-    "health": c.get("/healthz").json(),
+    "health": c.get("/readyz").json(),
     "ping": result.get(timeout=90),
 }))
 """

@@ -56,7 +56,7 @@ class Command(BaseCommand):
         wallet_credit(
             user_id=customer.id,
             amount=50_000,
-            kind="topup",
+            kind="adjustment",  # not a provider's top-up: the money reconciliation would ask for one
             idempotency_key="demo-opening",
             memo="Demo opening balance",
         )

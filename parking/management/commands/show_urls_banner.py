@@ -13,6 +13,7 @@ class Command(BaseCommand):
         base = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
         mode = "PostgreSQL" if settings.DATABASES["default"]["ENGINE"].endswith("postgresql") else "SQLite (embedded)"
         broker = "Redis" if settings.REDIS_URL else "local filesystem transport"
+        metrics = "Bearer $METRICS_TOKEN" if settings.METRICS_TOKEN else "off: set METRICS_TOKEN to turn it on"
         lines = [
             "",
             "=" * 64,
@@ -20,7 +21,8 @@ class Command(BaseCommand):
             f"  Pages      {base}/",
             f"  Admin      {base}/admin/",
             f"  API docs   {base}/api/v1/docs/   schema: {base}/api/v1/schema/",
-            f"  Health     {base}/healthz",
+            f"  Health     {base}/healthz   ready: {base}/readyz",
+            f"  Metrics    {base}/metrics ({metrics})",
             f"  Operator   {OPERATOR[0]} / {OPERATOR[1]}",
             f"  Driver     {CUSTOMER[0]} / {CUSTOMER[1]}",
             f"  Superuser  {ADMIN[0]} / {ADMIN[1]}",
