@@ -223,3 +223,31 @@ def test_staff_issue_for_the_merchant_and_only_managers_buy(shop, shop_api, clie
 def test_bad_staff_input(shop_api):
     res = shop_api.post("/api/v1/merchant/staff", {"username": "x1", "password": "123", "role": "boss"}, format="json")
     assert res.status_code == 400 and {"password", "role"} <= set(res.json()["error"]["details"])
+
+
+def test_the_fee_answer_shows_the_shops_coupon(shop, shop_api, customer, cust_client, lot):
+    """200 minutes cost 1500; the shop's 120 minutes off leave 700. The fee answer says so before
+    paying, and paying without a coupon of one's own takes it."""
+    vehicles.vehicle_register(user=customer, plate="粤B12345", auto_pay=False)
+    session = stays.session_enter(lot=lot, plate="粤B12345", at=ago(200))
+    body = cust_client.get(f"/api/v1/parking/sessions/{session.pk}/fee").json()
+    assert body["merchant_coupon"] is None and body["payment"]["amount"] == 1500
+    quota = shop_api.post("/api/v1/merchant/quotas", {"quantity": 1, "valid_until": until()}, format="json").json()
+    shop_api.post("/api/v1/merchant/issues", {"quota": quota["id"], "plate": "粤B12345"}, format="json")
+    body = cust_client.get(f"/api/v1/parking/sessions/{session.pk}/fee").json()
+    assert body["merchant_coupon"] == {"merchant": "Tea House", "discount": 800, "amount": 700}
+    fund(customer, 5000)
+    paid = cust_client.post(f"/api/v1/parking/payments/{body['payment']['id']}/pay", {}, format="json")
+    assert paid.status_code == 200 and (paid.json()["discount"], paid.json()["amount"]) == (800, 700)
+    body = cust_client.get(f"/api/v1/parking/sessions/{session.pk}/fee").json()
+    assert body["merchant_coupon"] is None  # used
+
+
+def test_the_fee_answer_leaves_out_a_coupon_that_saves_nothing(shop, shop_api, customer, cust_client, lot):
+    """20 hours cost the day's cap with or without 120 minutes off: the coupon would save nothing."""
+    vehicles.vehicle_register(user=customer, plate="粤B12345", auto_pay=False)
+    session = stays.session_enter(lot=lot, plate="粤B12345", at=ago(1200))
+    quota = shop_api.post("/api/v1/merchant/quotas", {"quantity": 1, "valid_until": until()}, format="json").json()
+    shop_api.post("/api/v1/merchant/issues", {"quota": quota["id"], "plate": "粤B12345"}, format="json")
+    body = cust_client.get(f"/api/v1/parking/sessions/{session.pk}/fee").json()
+    assert body["payment"]["amount"] == 3000 and body["merchant_coupon"] is None
