@@ -166,7 +166,23 @@ class PaymentDetailView(APIView):
 class PaymentPayView(APIView):
     throttle_classes = [MoneyThrottle]
 
-    @extend_schema(request=ParkingPaySerializer, responses={200: payment_schema})
+    @extend_schema(
+        request=ParkingPaySerializer,
+        description="Without a `coupon`, a shop's coupon issued to the car applies by itself (see the fee "
+        "answer's `merchant_coupon`). Accepts an `Idempotency-Key` header.",
+        responses={
+            200: payment_schema,
+            400: OpenApiResponse(ErrorSerializer, description="`validation_error`: `coupon` is not an order id."),
+            401: OpenApiResponse(ErrorSerializer, description="`not_authenticated`."),
+            404: OpenApiResponse(ErrorSerializer, description="`not_found`: no such payment or coupon of yours."),
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="`insufficient_funds`; `invalid_state`: already paid, or the coupon does not apply "
+                "(`details.coupon`: its status, `not_applicable`, or `partner_cap_reached` when the lot's "
+                "partnership with the coupon's organization is at its monthly cap); `idempotency_conflict`.",
+            ),
+        },
+    )
     @idempotent
     def post(self, request, payment_id):
         selectors.payment_for_customer(request.user, payment_id)

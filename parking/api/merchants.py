@@ -314,7 +314,13 @@ class MerchantQuotasView(APIView):
         request=QuotaBuySerializer,
         responses={
             201: QuotaSerializer,
-            **errors(400, 401, 403, conflict="`insufficient_funds`: top up the wallet; `invalid_state`: suspended."),
+            **errors(
+                400,
+                401,
+                403,
+                conflict="`insufficient_funds`: top up the wallet; `invalid_state`: suspended; "
+                "`idempotency_conflict`: the Idempotency-Key was used for another request.",
+            ),
         },
     )
     @idempotent
@@ -357,7 +363,8 @@ class MerchantIssuesView(APIView):
                 403,
                 404,
                 conflict="`sold_out` (`details.quota = used_up`): the quota is used up; `invalid_state` "
-                "(`details.quota = expired`): outside its validity period.",
+                "(`details.quota = expired`): outside its validity period; `idempotency_conflict`: the "
+                "Idempotency-Key was used for another request.",
             ),
         },
     )
