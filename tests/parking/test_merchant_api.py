@@ -272,7 +272,8 @@ def test_the_owner_manages_staff_in_the_portal(client, shop, op_client, lot):
     assert MerchantMember.objects.count() == 1
     # staff see no staff section and may not manage it
     client.force_login(member.user)
-    assert 'data-testid="staff-form"' not in client.get("/merchant/").content.decode()
+    page = client.get("/merchant/").content.decode()
+    assert 'data-testid="staff-form"' not in page and 'data-testid="nav-merchant"' in page
     assert client.post("/merchant/staff/add/", {"username": "x2", "password": "leaf-and-water-42"}).status_code == 403
     assert client.post(f"/merchant/staff/{member.pk}/remove/").status_code == 403
     # another merchant's owner cannot remove this merchant's staff
@@ -300,3 +301,11 @@ def test_the_owner_removes_staff_over_the_api(shop, shop_api, op_client, lot):
     assert shop_api.delete(f"/api/v1/merchant/staff/{member_id}").status_code == 204
     assert shop_api.delete(f"/api/v1/merchant/staff/{member_id}").status_code == 404
     assert clerk.get("/api/v1/merchant").status_code == 403
+
+
+def test_my_shop_is_in_the_menu_of_an_active_merchant_only(client, shop):
+    client.force_login(shop.account)
+    assert 'data-testid="nav-merchant"' in client.get("/parking/sessions/").content.decode()
+    Merchant.objects.filter(pk=shop.pk).update(active=False)  # suspended: its portal is 403
+    assert 'data-testid="nav-merchant"' not in client.get("/parking/sessions/").content.decode()
+    assert client.get("/merchant/").status_code == 403
