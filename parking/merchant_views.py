@@ -6,6 +6,7 @@ from datetime import timedelta
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -57,11 +58,36 @@ class IssueForm(forms.Form):
             raise forms.ValidationError(_("This is not a valid licence plate.")) from exc
 
 
+class StaffForm(forms.Form):
+    username = forms.CharField(label=gettext_lazy("Username"), max_length=150)
+    password = forms.CharField(label=gettext_lazy("Password"), max_length=128, widget=forms.PasswordInput)
+    role = forms.ChoiceField(
+        label=gettext_lazy("Role"),
+        choices=[
+            ("clerk", gettext_lazy("Clerk: issues coupons")),
+            ("manager", gettext_lazy("Manager: also buys quotas")),
+        ],
+    )
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        validate_password(password)
+        return password
+
+
 def _merchant(request):
     merchant = selectors.merchant_of(request.user)
     if merchant is None:
         raise PermissionDenied(_("This page is for merchants."))
     return merchant
+
+
+def _owned_merchant(request):
+    """The merchant whose own account is logged in: only the owner manages staff."""
+    access = selectors.merchant_access(request.user)
+    if access is None or access[1] != "owner":
+        raise PermissionDenied(_("Only the shop's own account manages its staff."))
+    return access[0]
 
 
 def _live_quotas(merchant):
@@ -80,6 +106,7 @@ def portal(request):
     from wallet.services import wallet_get_or_create
 
     merchant = _merchant(request)
+    role = selectors.merchant_access(request.user)[1]
     issues = list(selectors.issues_of(merchant)[:50])
     for issue in issues:
         issue.claim_url = (
@@ -93,7 +120,9 @@ def portal(request):
         {
             "merchant": merchant,
             "balance": wallet_get_or_create(user=merchant.account).balance,
-            "may_buy": selectors.merchant_access(request.user)[1] in ("owner", "manager"),
+            "may_buy": role in ("owner", "manager"),
+            "staff": merchant.members.select_related("user") if role == "owner" else None,
+            "staff_form": StaffForm() if role == "owner" else None,
             "quotas": selectors.quotas_of(merchant)[:50],
             "issues": issues,
             "buy_form": QuotaBuyForm(),
@@ -155,6 +184,36 @@ def issue(request):
             messages.error(request, _("Give a plate, or create a claim link."))
     except DomainError as exc:
         messages.error(request, exc.message)
+    return redirect("merchant-portal")
+
+
+@login_required
+@require_POST
+def staff_add(request):
+    merchant = _owned_merchant(request)
+    form = StaffForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        return redirect("merchant-portal")
+    try:
+        member = services.merchant_member_add(merchant=merchant, **form.cleaned_data)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("%(username)s can now log in for your shop.") % {"username": member.user})
+    return redirect("merchant-portal")
+
+
+@login_required
+@require_POST
+def staff_remove(request, member_id):
+    merchant = _owned_merchant(request)
+    try:
+        services.merchant_member_remove(merchant=merchant, member_id=member_id)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Staff member removed."))
     return redirect("merchant-portal")
 
 

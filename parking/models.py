@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
 from coupons.models import Voucher
@@ -368,8 +369,8 @@ class MerchantMember(models.Model):
     issue coupons, a clerk only issues them. The wallet stays the merchant's (its account's)."""
 
     class Role(models.TextChoices):
-        MANAGER = "manager", "Manager"
-        CLERK = "clerk", "Clerk"
+        MANAGER = "manager", _("Manager")
+        CLERK = "clerk", _("Clerk")
 
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="members")
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="merchant_membership")
@@ -431,9 +432,9 @@ class MerchantIssue(models.Model):
     from one of the merchant's lots) or as a claim link (the driver opens it and names a plate)."""
 
     class Status(models.TextChoices):
-        ISSUED = "issued", "Issued"
-        USED = "used", "Used"
-        EXPIRED = "expired", "Expired"
+        ISSUED = "issued", _("Issued")
+        USED = "used", _("Used")
+        EXPIRED = "expired", _("Expired")
 
     quota = models.ForeignKey(MerchantQuota, on_delete=models.PROTECT, related_name="issues")
     plate = models.CharField(max_length=16, blank=True, default="")

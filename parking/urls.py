@@ -13,5 +13,7 @@ urlpatterns = [
     path("merchant/", merchant_views.portal, name="merchant-portal"),
     path("merchant/quotas/buy/", merchant_views.quota_buy, name="merchant-quota-buy"),
     path("merchant/issue/", merchant_views.issue, name="merchant-issue"),
+    path("merchant/staff/add/", merchant_views.staff_add, name="merchant-staff-add"),
+    path("merchant/staff/<int:member_id>/remove/", merchant_views.staff_remove, name="merchant-staff-remove"),
     path("claim/<str:token>/", merchant_views.claim, name="parking-claim"),
 ]

@@ -5,8 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from config.errors import DomainError
@@ -15,7 +14,7 @@ from . import selectors
 from .models import Tariff
 from .plates import clean_plate
 from .services import vehicles as vehicle_services
-from .services.payments import coupon_discount, session_pay
+from .services.payments import coupon_discount, merchant_offer, session_pay
 
 
 def _error(request, exc: DomainError) -> None:
@@ -24,9 +23,9 @@ def _error(request, exc: DomainError) -> None:
 
 
 class VehicleForm(forms.Form):
-    plate = forms.CharField(label=_lazy("Plate"), max_length=32, help_text=_lazy("For example 粤B12345"))
-    vehicle_type = forms.ChoiceField(label=_lazy("Vehicle type"), choices=Tariff.VehicleType.choices, required=False)
-    auto_pay = forms.BooleanField(label=_lazy("Pay automatically from my wallet when I leave"), required=False)
+    plate = forms.CharField(label=_("Plate"), max_length=32, help_text=_("For example 粤B12345"))
+    vehicle_type = forms.ChoiceField(label=_("Vehicle type"), choices=Tariff.VehicleType.choices, required=False)
+    auto_pay = forms.BooleanField(label=_("Pay automatically from my wallet when I leave"), required=False)
 
     def clean_plate(self):
         try:
@@ -129,13 +128,8 @@ def pay(request, session_id):
                 voucher=coupon.voucher, fee=snap.due, session=session, covered=snap.covered, until=snap.at
             )
             offers.append({"coupon": coupon, "discount": discount, "amount": snap.due - discount})
-    shop = None  # a merchant's coupon issued to this car: it applies when no coupon is chosen
-    issue = selectors.merchant_issue_for_session(session, snap.at) if snap.due > 0 else None
-    if issue is not None:
-        discount = coupon_discount(
-            voucher=issue.quota, fee=snap.due, session=session, covered=snap.covered, until=snap.at
-        )
-        shop = {"name": issue.quota.merchant.name, "discount": discount, "amount": snap.due - discount}
+    # a merchant's coupon issued to this car: it applies when no coupon is chosen
+    shop = merchant_offer(session=session, fee=snap.due, covered=snap.covered, until=snap.at)
     return render(request, "parking/pay.html", {"session": session, "snap": snap, "offers": offers, "shop": shop})
 
 

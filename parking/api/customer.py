@@ -2,7 +2,7 @@
 "Customer API")."""
 
 from django.urls import path
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,10 +11,13 @@ from accounts.idempotency import idempotent
 from config.api import MoneyThrottle, iso_time
 
 from .. import selectors
-from ..services.payments import payment_pay, payment_refresh
+from ..models import ParkingPayment
+from ..services.payments import merchant_offer, payment_pay, payment_refresh
 from ..services.vehicles import vehicle_register, vehicle_remove, vehicle_set_auto_pay
+from .partners import ErrorSerializer
 from .representations import (
     VEHICLE_TYPES,
+    ParkingPaymentSerializer,
     PlateField,
     payment_data,
     payment_schema,
@@ -103,13 +106,32 @@ class SessionDetailView(APIView):
         return Response(session_data(selectors.session_for_customer(request.user, session_id)))
 
 
+class MerchantCouponSerializer(serializers.Serializer):
+    """A shop's coupon issued to this car. It applies by itself when the payment is paid without a
+    coupon of the driver's own (and at an auto-paid exit)."""
+
+    merchant = serializers.CharField(help_text="The shop that gave it.")
+    discount = serializers.IntegerField(help_text="Fen it takes off the unpaid payment's fee.")
+    amount = serializers.IntegerField(help_text="Fen left to pay from the wallet with it.")
+
+
+class FeeSerializer(serializers.Serializer):
+    fee = serializers.IntegerField(help_text="The tariff's price of the stay so far (of the whole stay once closed).")
+    due = serializers.IntegerField(help_text="What is still unpaid.")
+    paid = serializers.IntegerField(help_text="Money charged so far.")
+    leave_by = serializers.DateTimeField(allow_null=True, help_text="End of the grace period after the last payment.")
+    payment = ParkingPaymentSerializer(allow_null=True)
+    merchant_coupon = MerchantCouponSerializer(
+        allow_null=True, help_text="The shop's coupon the unpaid payment would take, or null."
+    )
+
+
 class SessionFeeView(APIView):
     @extend_schema(
         responses={
-            200: inline_serializer(
-                "Fee",
-                {"fee": serializers.IntegerField(), "due": serializers.IntegerField(), "payment": payment_schema},
-            )
+            200: FeeSerializer,
+            401: OpenApiResponse(ErrorSerializer, description="`not_authenticated`."),
+            404: OpenApiResponse(ErrorSerializer, description="`not_found`: no such stay of yours."),
         }
     )
     def get(self, request, session_id):
@@ -118,6 +140,9 @@ class SessionFeeView(APIView):
         `payment_refresh` service's (session lock, one unpaid payment per stay)."""
         session = selectors.session_for_customer(request.user, session_id)
         snap, payment = payment_refresh(session=session)
+        offer = None
+        if payment is not None and payment.status == ParkingPayment.Status.UNPAID:
+            offer = merchant_offer(session=session, fee=payment.fee, covered=snap.covered, until=payment.priced_until)
         return Response(
             {
                 "fee": snap.fee,
@@ -125,6 +150,9 @@ class SessionFeeView(APIView):
                 "paid": snap.paid,
                 "leave_by": iso_time(snap.leave_by),
                 "payment": payment_data(payment),
+                "merchant_coupon": (
+                    {"merchant": offer.merchant, "discount": offer.discount, "amount": offer.amount} if offer else None
+                ),
             }
         )
 
@@ -138,7 +166,23 @@ class PaymentDetailView(APIView):
 class PaymentPayView(APIView):
     throttle_classes = [MoneyThrottle]
 
-    @extend_schema(request=ParkingPaySerializer, responses={200: payment_schema})
+    @extend_schema(
+        request=ParkingPaySerializer,
+        description="Without a `coupon`, a shop's coupon issued to the car applies by itself (see the fee "
+        "answer's `merchant_coupon`). Accepts an `Idempotency-Key` header.",
+        responses={
+            200: payment_schema,
+            400: OpenApiResponse(ErrorSerializer, description="`validation_error`: `coupon` is not an order id."),
+            401: OpenApiResponse(ErrorSerializer, description="`not_authenticated`."),
+            404: OpenApiResponse(ErrorSerializer, description="`not_found`: no such payment or coupon of yours."),
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="`insufficient_funds`; `invalid_state`: already paid, or the coupon does not apply "
+                "(`details.coupon`: its status, `not_applicable`, or `partner_cap_reached` when the lot's "
+                "partnership with the coupon's organization is at its monthly cap); `idempotency_conflict`.",
+            ),
+        },
+    )
     @idempotent
     def post(self, request, payment_id):
         selectors.payment_for_customer(request.user, payment_id)

@@ -314,7 +314,13 @@ class MerchantQuotasView(APIView):
         request=QuotaBuySerializer,
         responses={
             201: QuotaSerializer,
-            **errors(400, 401, 403, conflict="`insufficient_funds`: top up the wallet; `invalid_state`: suspended."),
+            **errors(
+                400,
+                401,
+                403,
+                conflict="`insufficient_funds`: top up the wallet; `invalid_state`: suspended; "
+                "`idempotency_conflict`: the Idempotency-Key was used for another request.",
+            ),
         },
     )
     @idempotent
@@ -357,7 +363,8 @@ class MerchantIssuesView(APIView):
                 403,
                 404,
                 conflict="`sold_out` (`details.quota = used_up`): the quota is used up; `invalid_state` "
-                "(`details.quota = expired`): outside its validity period.",
+                "(`details.quota = expired`): outside its validity period; `idempotency_conflict`: the "
+                "Idempotency-Key was used for another request.",
             ),
         },
     )
@@ -402,20 +409,22 @@ def staff_body(m: MerchantMember) -> dict:
     return {"id": m.pk, "username": m.user.get_username(), "role": m.role, "created_at": iso_time(m.created_at)}
 
 
-class MerchantStaffView(APIView):
-    def _owner(self, request):
-        access = selectors.merchant_access(request.user)
-        if access is None or access[1] != "owner":
-            raise DomainError("permission_denied", "Only the merchant's own account manages its staff.", status=403)
-        return access[0]
+def _owner(request):
+    """The merchant whose own account (the owner) is calling, or 403: only the owner manages staff."""
+    access = selectors.merchant_access(request.user)
+    if access is None or access[1] != "owner":
+        raise DomainError("permission_denied", "Only the merchant's own account manages its staff.", status=403)
+    return access[0]
 
+
+class MerchantStaffView(APIView):
     @extend_schema(
         operation_id="merchant_staff_list",
         summary="Your staff users (the merchant's own account only)",
         responses={200: StaffSerializer(many=True), **errors(401, 403)},
     )
     def get(self, request):
-        merchant = self._owner(request)
+        merchant = _owner(request)
         return Response([staff_body(m) for m in merchant.members.select_related("user")])
 
     @extend_schema(
@@ -425,11 +434,23 @@ class MerchantStaffView(APIView):
         responses={201: StaffSerializer, **errors(400, 401, 403)},
     )
     def post(self, request):
-        merchant = self._owner(request)
+        merchant = _owner(request)
         ser = StaffCreateSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         member = services.merchant_member_add(merchant=merchant, **ser.validated_data)
         return Response(staff_body(member), status=status.HTTP_201_CREATED)
+
+
+class MerchantStaffMemberView(APIView):
+    @extend_schema(
+        operation_id="merchant_staff_remove",
+        summary="Remove a staff user (the merchant's own account only); the user stays a customer",
+        responses={204: None, **errors(401, 403, 404)},
+    )
+    def delete(self, request, member_id):
+        merchant = _owner(request)
+        services.merchant_member_remove(merchant=merchant, member_id=member_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --- driver ---------------------------------------------------------------------------------------
@@ -468,5 +489,6 @@ urlpatterns = [
     path("merchant/quotas", MerchantQuotasView.as_view(), name="api-merchant-quotas"),
     path("merchant/issues", MerchantIssuesView.as_view(), name="api-merchant-issues"),
     path("merchant/staff", MerchantStaffView.as_view(), name="api-merchant-staff"),
+    path("merchant/staff/<int:member_id>", MerchantStaffMemberView.as_view(), name="api-merchant-staff-member"),
     path("claims/<str:token>", ClaimView.as_view(), name="api-merchant-claim"),
 ]

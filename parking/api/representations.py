@@ -111,16 +111,21 @@ session_schema = inline_serializer(
         "status": serializers.CharField(),
     },
 )
-payment_schema = inline_serializer(
-    "ParkingPayment",
-    {
-        "id": serializers.IntegerField(),
-        "session": serializers.IntegerField(),
-        "fee": serializers.IntegerField(),
-        "discount": serializers.IntegerField(),
-        "amount": serializers.IntegerField(),
-        "status": serializers.CharField(),
-        "coupon": serializers.UUIDField(allow_null=True),
-    },
-)
+
+
+class ParkingPaymentSerializer(serializers.Serializer):
+    """A stay's fee payment: `amount = fee - discount` is what was (or will be) charged."""
+
+    id = serializers.IntegerField()
+    session = serializers.IntegerField()
+    fee = serializers.IntegerField()
+    discount = serializers.IntegerField()
+    amount = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=ParkingPayment.Status.choices)
+    coupon = serializers.UUIDField(allow_null=True)
+    priced_until = serializers.DateTimeField()
+    paid_at = serializers.DateTimeField(allow_null=True)
+
+
+payment_schema = ParkingPaymentSerializer
 session_list_schema = inline_serializer("ParkingSessionList", {"id": serializers.IntegerField()}, many=True)

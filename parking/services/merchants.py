@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Organization
 from config.errors import DomainError
+from config.ids import is_id
 
 from ..models import Lot, Merchant, MerchantIssue, MerchantMember, MerchantQuota, ParkingSession
 from ..plates import clean_plate
@@ -94,6 +95,15 @@ def merchant_member_add(*, merchant: Merchant, username: str, password: str, rol
     with transaction.atomic():
         user, _token = customer_register(username=username, password=password)
         return MerchantMember.objects.create(merchant=merchant, user=user, role=role)
+
+
+def merchant_member_remove(*, merchant: Merchant, member_id) -> None:
+    """Take a staff user off the merchant: from now on the user is a plain customer again (its
+    coupons issued stay issued). Another merchant's member, or an unknown id, is 404."""
+    member = MerchantMember.objects.filter(pk=member_id, merchant=merchant).first() if is_id(member_id) else None
+    if member is None:
+        raise not_found("staff member")
+    member.delete()
 
 
 def quota_buy(*, merchant: Merchant, quantity: int, valid_from: datetime, valid_until: datetime) -> MerchantQuota:

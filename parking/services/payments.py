@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -17,8 +18,8 @@ from django.utils import timezone
 from config import metrics
 from config.errors import DomainError
 
-from ..models import Lot, ParkingPayment, ParkingSession, Partnership, Vehicle
-from ..selectors import Snapshot, not_found, open_debts, session_rule, snapshot
+from ..models import Lot, MerchantIssue, ParkingPayment, ParkingSession, Partnership, Vehicle
+from ..selectors import Snapshot, merchant_issue_for_session, not_found, open_debts, session_rule, snapshot
 from ..tariffs import fee_for_stay, percent_off
 from .merchants import issue_find, issue_redeem
 from .partnerships import partnership_honour, settlement_record
@@ -108,6 +109,32 @@ def coupon_discount(*, voucher, fee: int, session: ParkingSession, covered: int,
     else:  # pragma: no cover - the model's choices are exhaustive
         raise DomainError("invalid_state", "This coupon has an unknown benefit.")
     return max(0, min(fee, off))
+
+
+@dataclass(frozen=True)
+class MerchantOffer:
+    """The merchant coupon issued to a car that its next payment would take (paid without a coupon
+    of the driver's own), and what it would save on `fee`."""
+
+    issue: MerchantIssue
+    merchant: str
+    discount: int
+    amount: int
+
+
+def merchant_offer(*, session: ParkingSession, fee: int, covered: int, until: datetime) -> MerchantOffer | None:
+    """Read only (the pay page, the fee API): the shop's coupon that paying `fee` now would take,
+    or None when there is none or it would save nothing (then it is kept, see
+    `_settle_with_merchant_coupon`). The payment itself takes the coupon under lock."""
+    if fee <= 0:
+        return None
+    issue = merchant_issue_for_session(session, timezone.now())
+    if issue is None:
+        return None
+    discount = coupon_discount(voucher=issue.quota, fee=fee, session=session, covered=covered, until=until)
+    if discount == 0:
+        return None
+    return MerchantOffer(issue=issue, merchant=issue.quota.merchant.name, discount=discount, amount=fee - discount)
 
 
 def payment_pay(*, payment_id: int, user: AbstractBaseUser, coupon_id: uuid.UUID | None = None) -> ParkingPayment:
@@ -221,6 +248,8 @@ def _settle_with_merchant_coupon(
         discount = coupon_discount(
             voucher=issue.quota, fee=payment.fee, session=session, covered=covered, until=payment.priced_until
         )
+        if discount == 0:  # it would save nothing here (the day's cap, say): keep it for the merchant
+            issue = None
     if only_if_free and (issue is None or discount < payment.fee):
         return None
     if issue is not None and not issue_redeem(issue, payment=payment, at=at):

@@ -223,3 +223,89 @@ def test_staff_issue_for_the_merchant_and_only_managers_buy(shop, shop_api, clie
 def test_bad_staff_input(shop_api):
     res = shop_api.post("/api/v1/merchant/staff", {"username": "x1", "password": "123", "role": "boss"}, format="json")
     assert res.status_code == 400 and {"password", "role"} <= set(res.json()["error"]["details"])
+
+
+def test_the_fee_answer_shows_the_shops_coupon(shop, shop_api, customer, cust_client, lot):
+    """200 minutes cost 1500; the shop's 120 minutes off leave 700. The fee answer says so before
+    paying, and paying without a coupon of one's own takes it."""
+    vehicles.vehicle_register(user=customer, plate="粤B12345", auto_pay=False)
+    session = stays.session_enter(lot=lot, plate="粤B12345", at=ago(200))
+    body = cust_client.get(f"/api/v1/parking/sessions/{session.pk}/fee").json()
+    assert body["merchant_coupon"] is None and body["payment"]["amount"] == 1500
+    quota = shop_api.post("/api/v1/merchant/quotas", {"quantity": 1, "valid_until": until()}, format="json").json()
+    shop_api.post("/api/v1/merchant/issues", {"quota": quota["id"], "plate": "粤B12345"}, format="json")
+    body = cust_client.get(f"/api/v1/parking/sessions/{session.pk}/fee").json()
+    assert body["merchant_coupon"] == {"merchant": "Tea House", "discount": 800, "amount": 700}
+    fund(customer, 5000)
+    paid = cust_client.post(f"/api/v1/parking/payments/{body['payment']['id']}/pay", {}, format="json")
+    assert paid.status_code == 200 and (paid.json()["discount"], paid.json()["amount"]) == (800, 700)
+    body = cust_client.get(f"/api/v1/parking/sessions/{session.pk}/fee").json()
+    assert body["merchant_coupon"] is None  # used
+
+
+def test_the_fee_answer_leaves_out_a_coupon_that_saves_nothing(shop, shop_api, customer, cust_client, lot):
+    """20 hours cost the day's cap with or without 120 minutes off: the coupon would save nothing."""
+    vehicles.vehicle_register(user=customer, plate="粤B12345", auto_pay=False)
+    session = stays.session_enter(lot=lot, plate="粤B12345", at=ago(1200))
+    quota = shop_api.post("/api/v1/merchant/quotas", {"quantity": 1, "valid_until": until()}, format="json").json()
+    shop_api.post("/api/v1/merchant/issues", {"quota": quota["id"], "plate": "粤B12345"}, format="json")
+    body = cust_client.get(f"/api/v1/parking/sessions/{session.pk}/fee").json()
+    assert body["payment"]["amount"] == 3000 and body["merchant_coupon"] is None
+
+
+def test_the_owner_manages_staff_in_the_portal(client, shop, op_client, lot):
+    from parking.models import MerchantMember
+
+    client.force_login(shop.account)
+    page = client.get("/merchant/").content.decode()
+    assert 'data-testid="staff-form"' in page
+    res = client.post("/merchant/staff/add/", {"username": "clerk1", "password": "leaf-and-water-42", "role": "clerk"})
+    assert res.status_code == 302
+    member = MerchantMember.objects.get(merchant=shop)
+    assert (member.user.username, member.role) == ("clerk1", "clerk")
+    assert 'data-username="clerk1"' in client.get("/merchant/").content.decode()
+    page = client.get("/merchant/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "添加员工" in page and "店员" in page
+    # a weak password or a taken username adds nobody
+    client.post("/merchant/staff/add/", {"username": "clerk2", "password": "123", "role": "clerk"})
+    client.post("/merchant/staff/add/", {"username": "clerk1", "password": "leaf-and-water-42", "role": "clerk"})
+    assert MerchantMember.objects.count() == 1
+    # staff see no staff section and may not manage it
+    client.force_login(member.user)
+    page = client.get("/merchant/").content.decode()
+    assert 'data-testid="staff-form"' not in page and 'data-testid="nav-merchant"' in page
+    assert client.post("/merchant/staff/add/", {"username": "x2", "password": "leaf-and-water-42"}).status_code == 403
+    assert client.post(f"/merchant/staff/{member.pk}/remove/").status_code == 403
+    # another merchant's owner cannot remove this merchant's staff
+    other = Merchant.objects.get(pk=register(op_client, lot, name="Noodles", username="noodles").json()["id"])
+    client.force_login(other.account)
+    client.post(f"/merchant/staff/{member.pk}/remove/")
+    assert MerchantMember.objects.filter(pk=member.pk).exists()
+    # the owner removes them: the user is a plain customer again
+    client.force_login(shop.account)
+    assert client.post(f"/merchant/staff/{member.pk}/remove/").status_code == 302
+    assert not MerchantMember.objects.exists()
+    client.force_login(member.user)
+    assert client.get("/merchant/").status_code == 403
+
+
+def test_the_owner_removes_staff_over_the_api(shop, shop_api, op_client, lot):
+    body = {"username": "clerk1", "password": "leaf-and-water-42", "role": "clerk"}
+    res = shop_api.post("/api/v1/merchant/staff", body, format="json")
+    member_id = res.json()["id"]
+    clerk = auth_client(shop.members.get().user)
+    assert clerk.delete(f"/api/v1/merchant/staff/{member_id}").status_code == 403
+    other = Merchant.objects.get(pk=register(op_client, lot, name="Noodles", username="noodles").json()["id"])
+    res = auth_client(other.account).delete(f"/api/v1/merchant/staff/{member_id}")
+    assert res.status_code == 404 and res.json()["error"]["code"] == "not_found"
+    assert shop_api.delete(f"/api/v1/merchant/staff/{member_id}").status_code == 204
+    assert shop_api.delete(f"/api/v1/merchant/staff/{member_id}").status_code == 404
+    assert clerk.get("/api/v1/merchant").status_code == 403
+
+
+def test_my_shop_is_in_the_menu_of_an_active_merchant_only(client, shop):
+    client.force_login(shop.account)
+    assert 'data-testid="nav-merchant"' in client.get("/parking/sessions/").content.decode()
+    Merchant.objects.filter(pk=shop.pk).update(active=False)  # suspended: its portal is 403
+    assert 'data-testid="nav-merchant"' not in client.get("/parking/sessions/").content.decode()
+    assert client.get("/merchant/").status_code == 403

@@ -201,3 +201,20 @@ def test_the_refund_task_is_idempotent(shop, shop_account):
     tasks.refund_merchant_quotas()
     assert balance(shop_account) == 10_000
     assert LedgerEntry.objects.filter(wallet__user=shop_account, kind="merchant_refund").count() == 1
+
+
+def test_a_coupon_that_would_save_nothing_is_kept(shop, lot, customer):
+    """A 20-hour stay costs the day's cap (3000) with or without 120 minutes off: the shop's coupon
+    saves nothing there, so it is not spent (the merchant gets it back at the refund)."""
+    fund(customer, 5000)
+    vehicles.vehicle_register(user=customer, plate="粤B12345", auto_pay=True)
+    quota = buy(shop)
+    merchants.issue_to_plate(merchant=shop, quota_id=quota.pk, plate="粤B12345", user=None)
+    stays.session_enter(lot=lot, plate="粤B12345", at=ago(1201))
+    result = stays.session_exit(lot=lot, plate="粤B12345", at=ago(1))
+    assert result.barrier == "open"
+    payment = ParkingPayment.objects.get(session=result.session)
+    assert (payment.fee, payment.discount, payment.amount) == (3000, 0, 3000)
+    assert MerchantIssue.objects.get().status == "issued" and MerchantIssue.objects.get().payment is None
+    quota.refresh_from_db()
+    assert quota.redeemed == 0

@@ -37,6 +37,12 @@ def test_add_vehicle_and_toggle_auto_pay(web, customer):
     assert vehicle.auto_pay
 
 
+def test_the_vehicle_form_speaks_chinese(web):
+    page = web.get("/parking/vehicles/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "离场时从我的钱包自动付款" in page and "车型" in page
+    assert "Pay automatically from my wallet" not in page
+
+
 def test_bad_or_taken_plate_shows_the_error(web):
     res = web.post("/parking/vehicles/", {"plate": "nope"})
     assert res.status_code == 200 and "errorlist" in res.content.decode()
