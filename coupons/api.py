@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.scoping import operator_required
-from config.api import iso_time
+from config.api import MAX_MONEY, AwareDateTimeField, StrictIntegerField, StrictMoneyField, iso_time
 from config.errors import DomainError
 from config.ids import is_id
 
@@ -62,21 +62,21 @@ def customer_voucher_body(voucher: Voucher) -> dict:
 
 class BenefitSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=Voucher.BenefitType.choices)
-    value = serializers.IntegerField(min_value=0, max_value=10_000_000_00, required=False, default=0)
+    value = StrictIntegerField(min_value=0, max_value=MAX_MONEY, required=False, default=0)
 
 
 class VoucherInputSerializer(serializers.Serializer):
-    lot = serializers.IntegerField(allow_null=True, required=False)
+    lot = StrictIntegerField(allow_null=True, required=False, min_value=1)
     title = serializers.CharField(max_length=120)
     kind = serializers.ChoiceField(choices=Voucher.Kind.choices, default=Voucher.Kind.NORMAL)
-    price = serializers.IntegerField(min_value=0, max_value=10_000_000_00)
+    price = StrictMoneyField(min_value=0)
     benefit = BenefitSerializer()
-    stock = serializers.IntegerField(allow_null=True, required=False, min_value=0, max_value=10_000_000)
-    begins_at = serializers.DateTimeField(allow_null=True, required=False)
-    ends_at = serializers.DateTimeField(allow_null=True, required=False)
-    per_user_limit = serializers.IntegerField(min_value=1, max_value=1000, required=False)
-    payment_window_seconds = serializers.IntegerField(min_value=60, max_value=7 * 24 * 3600, required=False)
-    low_stock_threshold = serializers.IntegerField(min_value=0, max_value=10_000_000, required=False)
+    stock = StrictIntegerField(allow_null=True, required=False, min_value=0, max_value=10_000_000)
+    begins_at = AwareDateTimeField(allow_null=True, required=False)
+    ends_at = AwareDateTimeField(allow_null=True, required=False)
+    per_user_limit = StrictIntegerField(min_value=1, max_value=1000, required=False)
+    payment_window_seconds = StrictIntegerField(min_value=60, max_value=7 * 24 * 3600, required=False)
+    low_stock_threshold = StrictIntegerField(min_value=0, max_value=10_000_000, required=False)
     status = serializers.ChoiceField(choices=[("draft", "draft"), ("listed", "listed")], required=False)
 
     def to_fields(self) -> dict:
@@ -99,7 +99,7 @@ class VoucherInputSerializer(serializers.Serializer):
 
 
 class RestockSerializer(serializers.Serializer):
-    quantity = serializers.IntegerField(min_value=1, max_value=10_000_000)
+    quantity = StrictIntegerField(min_value=1, max_value=10_000_000)
 
 
 def _writer(request):

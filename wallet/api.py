@@ -3,8 +3,7 @@
 import json
 
 from django.urls import path
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -20,11 +19,6 @@ from .selectors import ledger_entries_of, wallet_balance, wallet_of
 from .services import topup_confirm, topup_fail, topup_start
 
 # --- Wallet -------------------------------------------------------------------------------------
-
-
-@extend_schema_field(OpenApiTypes.INT)
-class MoneyField(StrictMoneyField):
-    """StrictMoneyField, described as an integer in the OpenAPI schema."""
 
 
 class WalletSerializer(serializers.ModelSerializer):
@@ -48,7 +42,7 @@ class TopUpSerializer(serializers.ModelSerializer):
 
 
 class TopUpRequestSerializer(serializers.Serializer):
-    amount = MoneyField()
+    amount = StrictMoneyField()
     provider = serializers.ChoiceField(choices=sorted(PROVIDERS), default="sandbox")
 
     def validate_provider(self, value: str) -> str:
@@ -65,7 +59,7 @@ class EntriesQuerySerializer(serializers.Serializer):
 class WebhookSerializer(serializers.Serializer):
     txn_id = serializers.CharField(max_length=128)
     status = serializers.ChoiceField(choices=["succeeded", "failed"])
-    amount = MoneyField(required=False)
+    amount = StrictMoneyField(required=False)
     reason = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
 
 

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from accounts.idempotency import idempotent
 from accounts.scoping import operator_of
+from config.api import AwareDateTimeField, StrictIntegerField
 from config.errors import DomainError
 
 from .. import selectors
@@ -54,18 +55,6 @@ class CanWrite(BasePermission):
 # --- serializers ------------------------------------------------------------------------------------
 
 
-class EventTimeField(serializers.DateTimeField):
-    """A time, with an offset or in the product's time zone. DRF lets a naive time that falls off
-    the calendar once made aware (e.g. 0001-01-01T00:00:00 at +08:00) escape as an OverflowError;
-    here it is the field's `overflow` validation error."""
-
-    def enforce_timezone(self, value):
-        try:
-            return super().enforce_timezone(value)
-        except OverflowError:
-            self.fail("overflow")
-
-
 @extend_schema_field(OpenApiTypes.OBJECT)
 class TariffField(serializers.Field):
     def to_internal_value(self, data):
@@ -77,10 +66,10 @@ class TariffField(serializers.Field):
 
 class LotCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=120)
-    capacity = serializers.IntegerField(min_value=1, max_value=100_000)
+    capacity = StrictIntegerField(min_value=1, max_value=100_000)
     tariff = TariffField()
     tariffs = serializers.DictField(child=TariffField(), required=False)
-    grace_minutes = serializers.IntegerField(min_value=0, max_value=240, required=False, default=15)
+    grace_minutes = StrictIntegerField(min_value=0, max_value=240, required=False, default=15)
 
     def validate_tariffs(self, value):
         unknown = sorted(set(value) - set(VEHICLE_TYPES))
@@ -96,8 +85,8 @@ class LotCreateSerializer(serializers.Serializer):
 
 
 class LotQuoteSerializer(serializers.Serializer):
-    entered_at = EventTimeField()
-    exited_at = EventTimeField()
+    entered_at = AwareDateTimeField()
+    exited_at = AwareDateTimeField()
     vehicle_type = serializers.ChoiceField(choices=VEHICLE_TYPES, required=False, default="small")
 
     def validate(self, attrs):
@@ -112,7 +101,7 @@ class CameraEventSerializer(serializers.Serializer):
     """A plate seen by a lot's camera, and when."""
 
     plate = PlateField()
-    at = EventTimeField()
+    at = AwareDateTimeField()
 
 
 class CameraEntrySerializer(CameraEventSerializer):

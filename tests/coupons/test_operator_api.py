@@ -265,3 +265,37 @@ def test_restocks_cannot_push_the_stock_past_what_a_voucher_may_hold(client, ope
     assert res.status_code == 400
     voucher.refresh_from_db()
     assert voucher.stock == 10_000_000
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("price", "300"),
+        ("price", 300.0),
+        ("price", True),
+        ("stock", "100"),
+        ("stock", 100.0),
+        ("per_user_limit", "1"),
+        ("payment_window_seconds", 900.0),
+        ("low_stock_threshold", "10"),
+        ("lot", "1"),
+        ("benefit", {"type": "minutes", "value": "60"}),
+        ("benefit", {"type": "amount", "value": 60.0}),
+        ("begins_at", "2030-05-01T08:00:00"),
+        ("ends_at", "2030-05-01T08:00:00"),
+    ],
+)
+def test_money_quantities_and_times_are_strict(client, field, value):
+    """Integers only (no strings, floats or booleans), times with their offset only."""
+    details = _error(client.post("/api/v1/operator/vouchers", _seckill_body(**{field: value}), format="json"), 400)
+    assert field in details
+    assert not Voucher.objects.exists()
+
+
+@pytest.mark.parametrize("quantity", ["5", 5.0, True])
+def test_restock_quantity_is_a_json_integer(client, operator, quantity):
+    voucher = SeckillVoucherFactory(organization=operator.organization, stock=3)
+    res = client.post(f"/api/v1/operator/vouchers/{voucher.pk}/restock", {"quantity": quantity}, format="json")
+    assert "quantity" in _error(res, 400)
+    voucher.refresh_from_db()
+    assert voucher.stock == 3

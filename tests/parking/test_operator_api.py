@@ -367,3 +367,43 @@ def test_a_small_car_tariff_that_contradicts_the_tariff_is_400(op_client):
     same = {**body, "name": "Same", "tariffs": {"small": TARIFF}}
     res = op_client.post("/api/v1/operator/lots", same, format="json")
     assert res.status_code == 201 and res.json()["tariff"]["first_price"] == TARIFF["first_price"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"capacity": "50"}, {"capacity": 50.0}, {"capacity": True}, {"grace_minutes": "20"}, {"grace_minutes": 20.0}],
+)
+def test_lot_quantities_are_json_integers(op_client, change):
+    body = {"name": "East", "capacity": 50, "tariff": TARIFF, **change}
+    err = _code(op_client.post("/api/v1/operator/lots", body, format="json"), 400, "validation_error")
+    assert set(change) <= set(err["details"])
+    assert not Lot.objects.filter(name="East").exists()
+
+
+@pytest.mark.parametrize("field", ["first_price", "unit_minutes"])
+@pytest.mark.parametrize("value", ["500", 500.0, True])
+def test_tariff_fields_are_json_integers(op_client, field, value):
+    body = {"name": "East", "capacity": 50, "tariff": {**TARIFF, field: value}}
+    err = _code(op_client.post("/api/v1/operator/lots", body, format="json"), 400, "validation_error")
+    assert field in err["details"]["tariff"]
+
+
+@pytest.mark.parametrize("kind", ["entries", "exits"])
+def test_a_camera_time_without_offset_is_refused(op_client, lot, kind):
+    naive = ago(5).astimezone().replace(tzinfo=None).isoformat()
+    err = _code(
+        op_client.post(f"/api/v1/operator/lots/{lot.pk}/{kind}", {"plate": "粤B12345", "at": naive}, format="json"),
+        400,
+        "validation_error",
+    )
+    assert "UTC offset" in err["details"]["at"][0]
+    assert not ParkingSession.objects.exists()
+
+
+def test_a_quote_without_offsets_is_refused(op_client, lot):
+    res = op_client.post(
+        f"/api/v1/operator/lots/{lot.pk}/quote",
+        {"entered_at": "2026-05-01T08:00:00", "exited_at": "2026-05-01T09:00:00+08:00"},
+        format="json",
+    )
+    assert "entered_at" in _code(res, 400, "validation_error")["details"]
