@@ -191,6 +191,22 @@ class StrictIntegerField(serializers.Field):
         return int(value)
 
 
+class QueryIdField(serializers.IntegerField):
+    """An id in a query string: ASCII digits only ("²", "١" or "1.0" are not ids)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2_147_483_647)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        from .ids import is_id
+
+        if not is_id(data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class AwareDateTimeField(serializers.DateTimeField):
     """An ISO 8601 time that must say its offset ("2026-05-01T08:00:00+08:00" or "...Z"). A time
     without one is refused with a 400 instead of being read silently in the server's time zone."""

@@ -10,9 +10,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.scoping import operator_required
-from config.api import MAX_MONEY, AwareDateTimeField, StrictIntegerField, StrictMoneyField, iso_time
+from config.api import MAX_MONEY, AwareDateTimeField, QueryIdField, StrictIntegerField, StrictMoneyField, iso_time
 from config.errors import DomainError
-from config.ids import is_id
 
 from . import selectors, services
 from .models import Voucher
@@ -109,12 +108,18 @@ def _writer(request):
     return op
 
 
+class OperatorVoucherListQuery(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Voucher.Status.choices, required=False)
+
+
 class OperatorVoucherListView(APIView):
-    @extend_schema(operation_id="operator_vouchers_list", responses={200: dict})
+    @extend_schema(operation_id="operator_vouchers_list", parameters=[OperatorVoucherListQuery], responses={200: dict})
     def get(self, request):
+        query = OperatorVoucherListQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
         vouchers = selectors.vouchers_for_operator(request.user)
-        if request.query_params.get("status"):
-            vouchers = vouchers.filter(status=request.query_params["status"])
+        if "status" in query.validated_data:
+            vouchers = vouchers.filter(status=query.validated_data["status"])
         return Response([operator_voucher_body(v) for v in vouchers])
 
     @extend_schema(request=VoucherInputSerializer, responses={201: dict})
@@ -172,30 +177,28 @@ class OperatorVoucherRestockView(APIView):
         return Response(operator_voucher_body(voucher))
 
 
-def _filtered(request, qs):
-    org = request.query_params.get("organization")
-    lot = request.query_params.get("lot")
-    kind = request.query_params.get("kind")
-    if org:
-        if not is_id(org):
-            raise DomainError("validation_error", details={"organization": ["Must be an id."]}, status=400)
-        qs = qs.filter(organization_id=int(org))
-    if lot:
-        if not is_id(lot):
-            raise DomainError("validation_error", details={"lot": ["Must be an id."]}, status=400)
-        lot_org = selectors.organization_of_lot(int(lot))
-        qs = qs.filter(Q(lot_id=int(lot)) | Q(lot__isnull=True, organization_id=lot_org))
-    if kind in Voucher.Kind.values:
-        qs = qs.filter(kind=kind)
-    return qs
+class VoucherListQuery(serializers.Serializer):
+    organization = QueryIdField(required=False)
+    lot = QueryIdField(required=False)
+    kind = serializers.ChoiceField(choices=Voucher.Kind.choices, required=False)
 
 
 class VoucherListView(APIView):
     """Vouchers on sale (and flash sales coming up), optionally ?organization=, ?lot=, ?kind=."""
 
-    @extend_schema(operation_id="vouchers_list", responses={200: dict})
+    @extend_schema(operation_id="vouchers_list", parameters=[VoucherListQuery], responses={200: dict})
     def get(self, request):
-        vouchers = _filtered(request, selectors.vouchers_on_sale())
+        query = VoucherListQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        wanted = query.validated_data
+        vouchers = selectors.vouchers_on_sale()
+        if "organization" in wanted:
+            vouchers = vouchers.filter(organization_id=wanted["organization"])
+        if "lot" in wanted:
+            lot_org = selectors.organization_of_lot(wanted["lot"])
+            vouchers = vouchers.filter(Q(lot_id=wanted["lot"]) | Q(lot__isnull=True, organization_id=lot_org))
+        if "kind" in wanted:
+            vouchers = vouchers.filter(kind=wanted["kind"])
         return Response([customer_voucher_body(v) for v in vouchers])
 
 

@@ -108,6 +108,10 @@ class CameraEntrySerializer(CameraEventSerializer):
     vehicle_type = serializers.ChoiceField(choices=VEHICLE_TYPES, required=False)
 
 
+class LotSessionsQuery(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["open", "closed", "unpaid"], required=False)
+
+
 # --- views ------------------------------------------------------------------------------------------
 
 
@@ -163,16 +167,12 @@ class LotSessionsView(APIView):
 
     permission_classes = [IsOperator]
 
-    @extend_schema(responses={200: session_list_schema})
+    @extend_schema(parameters=[LotSessionsQuery], responses={200: session_list_schema})
     def get(self, request, lot_id):
         lot = selectors.lot_for_operator(request.user, lot_id)
-        status_filter = request.query_params.get("status") or None
-        if status_filter not in (None, "open", "closed", "unpaid"):
-            raise DomainError(
-                "validation_error",
-                "Unknown status filter.",
-                details={"status": ["Must be open, closed or unpaid."]},
-            )
+        query = LotSessionsQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        status_filter = query.validated_data.get("status")
         return Response(sessions_data(selectors.sessions_for_lot(lot, status=status_filter)[:200]))
 
 

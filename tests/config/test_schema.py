@@ -46,3 +46,26 @@ def test_strict_integers_are_documented_as_integers_with_their_bounds(schema, co
 def test_input_times_are_documented_as_date_times(schema, component, field):
     prop = _component(schema, component)[field]
     assert (prop["type"], prop["format"]) == ("string", "date-time")
+
+
+def _parameters(schema, path, method="get"):
+    return {p["name"]: p for p in schema["paths"][path][method].get("parameters", []) if p["in"] == "query"}
+
+
+@pytest.mark.parametrize(
+    ("path", "name", "values"),
+    [
+        ("/api/v1/operator/vouchers", "status", {"draft", "listed", "delisted"}),
+        ("/api/v1/vouchers", "kind", {"normal", "seckill"}),
+        ("/api/v1/operator/lots/{lot_id}/sessions", "status", {"open", "closed", "unpaid"}),
+        ("/api/v1/orders", "status", {"processing", "pending_payment", "paid", "used"}),
+    ],
+)
+def test_query_filters_are_documented_with_their_choices(schema, path, name, values):
+    param = _parameters(schema, path)[name]
+    assert values <= set(param["schema"]["enum"])
+
+
+def test_id_filters_are_documented_as_integers(schema):
+    params = _parameters(schema, "/api/v1/vouchers")
+    assert params["lot"]["schema"]["type"] == params["organization"]["schema"]["type"] == "integer"

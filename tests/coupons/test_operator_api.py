@@ -299,3 +299,12 @@ def test_restock_quantity_is_a_json_integer(client, operator, quantity):
     assert "quantity" in _error(res, 400)
     voucher.refresh_from_db()
     assert voucher.stock == 3
+
+
+def test_the_list_filters_by_status_and_refuses_an_unknown_one(client, operator):
+    listed = VoucherFactory(organization=operator.organization)
+    draft = VoucherFactory(organization=operator.organization, status=Voucher.Status.DRAFT)
+    assert [v["id"] for v in client.get("/api/v1/operator/vouchers?status=draft").json()] == [draft.pk]
+    assert [v["id"] for v in client.get("/api/v1/operator/vouchers?status=listed").json()] == [listed.pk]
+    details = _error(client.get("/api/v1/operator/vouchers?status=bogus"), 400)
+    assert "status" in details
