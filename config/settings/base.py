@@ -94,6 +94,10 @@ CONTENT_SECURITY_POLICY = {
 }
 CSP_REPORT_ONLY = env.bool("CSP_REPORT_ONLY", default=False)
 
+# The plate rule for customers' vehicles (parking/plates.py): "cn", mainland civil plates only, or
+# "any" plate up to 16 characters. Gate cameras always take any plate and flag the unusual ones.
+VEHICLE_PLATE_RULE = env.str("VEHICLE_PLATE_RULE", default="cn")
+
 # --- Database -------------------------------------------------------------------------------
 # DATABASE_URL=postgres://... selects PostgreSQL with psycopg 3's connection pool. Without it the
 # embedded default is SQLite in WAL mode, with IMMEDIATE transactions (a writer takes the lock at

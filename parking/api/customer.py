@@ -15,7 +15,7 @@ from ..services.payments import payment_pay, payment_refresh
 from ..services.vehicles import vehicle_register, vehicle_remove, vehicle_set_auto_pay
 from .representations import (
     VEHICLE_TYPES,
-    PlateField,
+    VehiclePlateField,
     payment_data,
     payment_schema,
     session_data,
@@ -29,7 +29,7 @@ from .representations import (
 
 
 class VehicleRegisterSerializer(serializers.Serializer):
-    plate = PlateField()
+    plate = VehiclePlateField()
     auto_pay = serializers.BooleanField(required=False, default=False)
     vehicle_type = serializers.ChoiceField(choices=VEHICLE_TYPES, required=False)
 

@@ -24,7 +24,7 @@ from ..services.stays import lot_create, session_enter, session_exit
 from ..tariffs import fee_for_stay, parse_rule
 from .representations import (
     VEHICLE_TYPES,
-    PlateField,
+    CameraPlateField,
     lot_data,
     payment_data,
     payment_schema,
@@ -100,7 +100,7 @@ class LotQuoteSerializer(serializers.Serializer):
 class CameraEventSerializer(serializers.Serializer):
     """A plate seen by a lot's camera, and when."""
 
-    plate = PlateField()
+    plate = CameraPlateField()
     at = AwareDateTimeField()
 
 

@@ -12,7 +12,7 @@ from config.errors import DomainError
 
 from .. import selectors
 from ..models import Lot, ParkingPayment, ParkingSession, Tariff, Vehicle
-from ..plates import PLATE_HINT, clean_plate
+from ..plates import CAMERA_PLATE_HINT, camera_plate, registration_hint, registration_plate
 
 VEHICLE_TYPES = Tariff.VehicleType.values
 
@@ -38,6 +38,8 @@ def session_data(session: ParkingSession, snap: selectors.Snapshot | None = None
         "id": session.pk,
         "lot": session.lot_id,
         "plate": session.plate,
+        "plate_kind": session.plate_kind,
+        "plate_unusual": session.plate_unusual,
         "vehicle_type": session.vehicle_type,
         "entered_at": iso_time(session.entered_at),
         "exited_at": iso_time(session.exited_at),
@@ -85,15 +87,41 @@ def vehicle_data(vehicle: Vehicle) -> dict:
 # --- input fields -----------------------------------------------------------------------------------
 
 
-class PlateField(serializers.CharField):
+class _PlateField(serializers.CharField):
+    """A plate given as a JSON string (12345 is not a plate), cleaned by `clean`."""
+
+    hint = ""
+
     def __init__(self, **kwargs):
-        super().__init__(max_length=32, **kwargs)
+        super().__init__(max_length=32, help_text=self.hint, **kwargs)
 
     def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
         try:
-            return clean_plate(super().to_internal_value(data))
+            return self.clean(super().to_internal_value(data))
         except DomainError as exc:
-            raise serializers.ValidationError(PLATE_HINT) from exc
+            raise serializers.ValidationError(self.problem()) from exc
+
+
+class CameraPlateField(_PlateField):
+    """What a gate camera read: any plate up to 16 characters (parking/plates.py, camera_plate)."""
+
+    hint = CAMERA_PLATE_HINT
+    clean = staticmethod(camera_plate)
+
+    def problem(self) -> str:
+        return CAMERA_PLATE_HINT
+
+
+class VehiclePlateField(_PlateField):
+    """A plate a customer registers: `settings.VEHICLE_PLATE_RULE` ("cn" by default)."""
+
+    hint = "A licence plate under the server's VEHICLE_PLATE_RULE (by default mainland, e.g. 粤B12345)."
+    clean = staticmethod(registration_plate)
+
+    def problem(self) -> str:
+        return registration_hint()
 
 
 # --- OpenAPI shapes ---------------------------------------------------------------------------------
