@@ -191,11 +191,19 @@ class StrictIntegerField(serializers.Field):
         return int(value)
 
 
-class QueryIdField(serializers.IntegerField):
-    """An id in a query string: ASCII digits only ("²", "١" or "1.0" are not ids)."""
+class _QueryValue:
+    """A query parameter taken as given: DRF reads an empty `?status=` as "not given", which the
+    schema (an enum, an integer) does not allow; here it is a value, refused like any wrong one."""
+
+    def get_value(self, dictionary):
+        return dictionary.get(self.field_name, serializers.empty)
+
+
+class QueryIntegerField(_QueryValue, serializers.IntegerField):
+    """A whole number in a query string: ASCII digits only ("", "²", "١", "1.0" and "-1" are refused)."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("min_value", 0)
         kwargs.setdefault("max_value", 2_147_483_647)
         super().__init__(**kwargs)
 
@@ -203,6 +211,27 @@ class QueryIdField(serializers.IntegerField):
         from .ids import is_id
 
         if not is_id(data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class QueryIdField(QueryIntegerField):
+    """An id in a query string."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        super().__init__(**kwargs)
+
+
+class QueryChoiceField(_QueryValue, serializers.ChoiceField):
+    """One of the choices in a query string; an empty value is not one of them."""
+
+
+class StrictCharField(serializers.CharField):
+    """Text given as a JSON string: 0, 1.5 or true are not names."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
 

@@ -10,7 +10,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.scoping import operator_required
-from config.api import MAX_MONEY, AwareDateTimeField, QueryIdField, StrictIntegerField, StrictMoneyField, iso_time
+from config.api import (
+    MAX_MONEY,
+    AwareDateTimeField,
+    QueryChoiceField,
+    QueryIdField,
+    StrictCharField,
+    StrictIntegerField,
+    StrictMoneyField,
+    iso_time,
+)
 from config.errors import DomainError
 
 from . import selectors, services
@@ -66,7 +75,7 @@ class BenefitSerializer(serializers.Serializer):
 
 class VoucherInputSerializer(serializers.Serializer):
     lot = StrictIntegerField(allow_null=True, required=False, min_value=1)
-    title = serializers.CharField(max_length=120)
+    title = StrictCharField(max_length=120)
     kind = serializers.ChoiceField(choices=Voucher.Kind.choices, default=Voucher.Kind.NORMAL)
     price = StrictMoneyField(min_value=0)
     benefit = BenefitSerializer()
@@ -108,12 +117,59 @@ def _writer(request):
     return op
 
 
+# --- OpenAPI shapes of the answers (the bodies are built by the functions above) -------------------
+
+
+class BenefitOut(serializers.Serializer):
+    type = serializers.ChoiceField(choices=Voucher.BenefitType.choices)
+    value = serializers.IntegerField()
+
+
+class VoucherOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    organization = serializers.IntegerField()
+    lot = serializers.IntegerField(allow_null=True)
+    title = serializers.CharField()
+    kind = serializers.ChoiceField(choices=Voucher.Kind.choices)
+    price = serializers.IntegerField()
+    benefit = BenefitOut()
+    stock = serializers.IntegerField(allow_null=True)
+    begins_at = serializers.DateTimeField(allow_null=True)
+    ends_at = serializers.DateTimeField(allow_null=True)
+    per_user_limit = serializers.IntegerField()
+    payment_window_seconds = serializers.IntegerField()
+    low_stock_threshold = serializers.IntegerField()
+
+
+SALE_STATUSES = ["upcoming", "on_sale", "sold_out", "ended", "delisted"]
+
+
+class OperatorVoucherOut(VoucherOut):
+    status = serializers.ChoiceField(choices=Voucher.Status.choices)
+    initial_stock = serializers.IntegerField(allow_null=True)
+    sold_count = serializers.IntegerField()
+    published_at = serializers.DateTimeField(allow_null=True)
+    stock_remaining = serializers.IntegerField(allow_null=True)
+    sale_status = serializers.ChoiceField(choices=SALE_STATUSES)
+
+
+class CustomerVoucherOut(VoucherOut):
+    organization_name = serializers.CharField()
+    lot_name = serializers.CharField(allow_null=True)
+    stock_remaining = serializers.IntegerField(allow_null=True)
+    status = serializers.ChoiceField(choices=SALE_STATUSES)
+
+
 class OperatorVoucherListQuery(serializers.Serializer):
-    status = serializers.ChoiceField(choices=Voucher.Status.choices, required=False)
+    status = QueryChoiceField(choices=Voucher.Status.choices, required=False)
 
 
 class OperatorVoucherListView(APIView):
-    @extend_schema(operation_id="operator_vouchers_list", parameters=[OperatorVoucherListQuery], responses={200: dict})
+    @extend_schema(
+        operation_id="operator_vouchers_list",
+        parameters=[OperatorVoucherListQuery],
+        responses={200: OperatorVoucherOut(many=True)},
+    )
     def get(self, request):
         query = OperatorVoucherListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -122,7 +178,7 @@ class OperatorVoucherListView(APIView):
             vouchers = vouchers.filter(status=query.validated_data["status"])
         return Response([operator_voucher_body(v) for v in vouchers])
 
-    @extend_schema(request=VoucherInputSerializer, responses={201: dict})
+    @extend_schema(request=VoucherInputSerializer, responses={201: OperatorVoucherOut})
     def post(self, request):
         op = _writer(request)
         ser = VoucherInputSerializer(data=request.data, context={"organization_id": op.organization_id})
@@ -133,11 +189,11 @@ class OperatorVoucherListView(APIView):
 
 
 class OperatorVoucherDetailView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: OperatorVoucherOut})
     def get(self, request, voucher_id: int):
         return Response(operator_voucher_body(selectors.voucher_for_operator(request.user, voucher_id)))
 
-    @extend_schema(request=VoucherInputSerializer, responses={200: dict})
+    @extend_schema(request=VoucherInputSerializer, responses={200: OperatorVoucherOut})
     def patch(self, request, voucher_id: int):
         op = _writer(request)
         voucher = selectors.voucher_for_operator(request.user, voucher_id)
@@ -151,7 +207,7 @@ class OperatorVoucherDetailView(APIView):
 
 
 class OperatorVoucherPublishView(APIView):
-    @extend_schema(request=None, responses={200: dict})
+    @extend_schema(request=None, responses={200: OperatorVoucherOut})
     def post(self, request, voucher_id: int):
         _writer(request)
         voucher = selectors.voucher_for_operator(request.user, voucher_id)
@@ -159,7 +215,7 @@ class OperatorVoucherPublishView(APIView):
 
 
 class OperatorVoucherDelistView(APIView):
-    @extend_schema(request=None, responses={200: dict})
+    @extend_schema(request=None, responses={200: OperatorVoucherOut})
     def post(self, request, voucher_id: int):
         _writer(request)
         voucher = selectors.voucher_for_operator(request.user, voucher_id)
@@ -167,7 +223,7 @@ class OperatorVoucherDelistView(APIView):
 
 
 class OperatorVoucherRestockView(APIView):
-    @extend_schema(request=RestockSerializer, responses={200: dict})
+    @extend_schema(request=RestockSerializer, responses={200: OperatorVoucherOut})
     def post(self, request, voucher_id: int):
         _writer(request)
         voucher = selectors.voucher_for_operator(request.user, voucher_id)
@@ -180,13 +236,15 @@ class OperatorVoucherRestockView(APIView):
 class VoucherListQuery(serializers.Serializer):
     organization = QueryIdField(required=False)
     lot = QueryIdField(required=False)
-    kind = serializers.ChoiceField(choices=Voucher.Kind.choices, required=False)
+    kind = QueryChoiceField(choices=Voucher.Kind.choices, required=False)
 
 
 class VoucherListView(APIView):
     """Vouchers on sale (and flash sales coming up), optionally ?organization=, ?lot=, ?kind=."""
 
-    @extend_schema(operation_id="vouchers_list", parameters=[VoucherListQuery], responses={200: dict})
+    @extend_schema(
+        operation_id="vouchers_list", parameters=[VoucherListQuery], responses={200: CustomerVoucherOut(many=True)}
+    )
     def get(self, request):
         query = VoucherListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -203,7 +261,7 @@ class VoucherListView(APIView):
 
 
 class VoucherDetailView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: CustomerVoucherOut})
     def get(self, request, voucher_id: int):
         return Response(customer_voucher_body(selectors.voucher_on_sale(voucher_id)))
 

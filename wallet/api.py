@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.idempotency import idempotent
-from config.api import MoneyThrottle, StrictMoneyField
+from config.api import MoneyThrottle, QueryIdField, QueryIntegerField, StrictCharField, StrictMoneyField
 from config.errors import DomainError
 
 from .models import LedgerEntry, TopUp, Wallet
@@ -52,12 +52,12 @@ class TopUpRequestSerializer(serializers.Serializer):
 
 
 class EntriesQuerySerializer(serializers.Serializer):
-    limit = serializers.IntegerField(min_value=1, max_value=200, default=50)
-    before = serializers.IntegerField(min_value=1, required=False, help_text="Entries older than this id.")
+    limit = QueryIntegerField(min_value=1, max_value=200, default=50)
+    before = QueryIdField(required=False, help_text="Entries older than this id.")
 
 
 class WebhookSerializer(serializers.Serializer):
-    txn_id = serializers.CharField(max_length=128)
+    txn_id = StrictCharField(max_length=128)
     status = serializers.ChoiceField(choices=["succeeded", "failed"])
     amount = StrictMoneyField(required=False)
     reason = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
@@ -104,6 +104,7 @@ class PaymentWebhookView(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes = []
+    schema_errors = ("403",)  # the signature does not match
 
     @extend_schema(request=WebhookSerializer, responses={200: TopUpSerializer})
     def post(self, request, provider: str):

@@ -244,6 +244,15 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Every operation lists its errors; strict integers keep their bounds (config/schema.py).
+    "ENUM_NAME_OVERRIDES": {
+        "VoucherKindEnum": "coupons.models.Voucher.Kind",
+        "VoucherStatusEnum": "coupons.models.Voucher.Status",
+        "SaleStatusEnum": "coupons.api.SALE_STATUSES",
+        "SessionStatusEnum": "parking.models.ParkingSession.Status",
+        "PaymentStatusEnum": "parking.models.ParkingPayment.Status",
+        "PlateKindEnum": "parking.plates.PlateKind",
+    },
 }
 
 # The public payment-provider webhook shares this secret with the provider (HMAC-SHA256).

@@ -19,10 +19,10 @@ from .representations import (
     payment_data,
     payment_schema,
     session_data,
-    session_list_schema,
     session_schema,
     sessions_data,
     vehicle_data,
+    vehicle_schema,
 )
 
 # --- serializers ------------------------------------------------------------------------------------
@@ -55,13 +55,13 @@ class ParkingPaySerializer(serializers.Serializer):
 
 
 class VehiclesView(APIView):
-    @extend_schema(responses={200: inline_serializer("VehicleList", {"id": serializers.IntegerField()}, many=True)})
+    @extend_schema(responses={200: vehicle_schema.__class__(many=True)})
     def get(self, request):
         return Response([vehicle_data(v) for v in selectors.vehicles_for_customer(request.user)])
 
     @extend_schema(
         request=VehicleRegisterSerializer,
-        responses={201: inline_serializer("VehicleOut", {"id": serializers.IntegerField()})},
+        responses={201: vehicle_schema, 200: vehicle_schema},
     )
     def post(self, request):
         ser = VehicleRegisterSerializer(data=request.data)
@@ -71,13 +71,13 @@ class VehiclesView(APIView):
 
 
 class VehicleDetailView(APIView):
-    @extend_schema(responses={200: inline_serializer("VehicleDetail", {"id": serializers.IntegerField()})})
+    @extend_schema(responses={200: vehicle_schema})
     def get(self, request, vehicle_id):
         return Response(vehicle_data(selectors.vehicle_for_customer(request.user, vehicle_id)))
 
     @extend_schema(
         request=VehicleUpdateSerializer,
-        responses={200: inline_serializer("VehicleUpdated", {"id": serializers.IntegerField()})},
+        responses={200: vehicle_schema},
     )
     def patch(self, request, vehicle_id):
         vehicle = selectors.vehicle_for_customer(request.user, vehicle_id)
@@ -92,7 +92,7 @@ class VehicleDetailView(APIView):
 
 
 class SessionsView(APIView):
-    @extend_schema(operation_id="parking_sessions_list", responses={200: session_list_schema})
+    @extend_schema(operation_id="parking_sessions_list", responses={200: session_schema.__class__(many=True)})
     def get(self, request):
         return Response(sessions_data(selectors.sessions_for_customer(request.user)[:200]))
 
@@ -108,7 +108,13 @@ class SessionFeeView(APIView):
         responses={
             200: inline_serializer(
                 "Fee",
-                {"fee": serializers.IntegerField(), "due": serializers.IntegerField(), "payment": payment_schema},
+                {
+                    "fee": serializers.IntegerField(),
+                    "due": serializers.IntegerField(),
+                    "paid": serializers.IntegerField(),
+                    "leave_by": serializers.DateTimeField(allow_null=True),
+                    "payment": payment_schema.__class__(allow_null=True),
+                },
             )
         }
     )

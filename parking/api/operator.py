@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from accounts.idempotency import idempotent
 from accounts.scoping import operator_of
-from config.api import AwareDateTimeField, StrictIntegerField
+from config.api import AwareDateTimeField, QueryChoiceField, StrictCharField, StrictIntegerField
 from config.errors import DomainError
 
 from .. import selectors
@@ -26,10 +26,10 @@ from .representations import (
     VEHICLE_TYPES,
     CameraPlateField,
     lot_data,
+    lot_schema,
     payment_data,
     payment_schema,
     session_data,
-    session_list_schema,
     session_schema,
     sessions_data,
 )
@@ -65,7 +65,7 @@ class TariffField(serializers.Field):
 
 
 class LotCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=120)
+    name = StrictCharField(max_length=120)
     capacity = StrictIntegerField(min_value=1, max_value=100_000)
     tariff = TariffField()
     tariffs = serializers.DictField(child=TariffField(), required=False)
@@ -85,6 +85,8 @@ class LotCreateSerializer(serializers.Serializer):
 
 
 class LotQuoteSerializer(serializers.Serializer):
+    """exited_at must not be before entered_at, nor more than 366 days after it."""
+
     entered_at = AwareDateTimeField()
     exited_at = AwareDateTimeField()
     vehicle_type = serializers.ChoiceField(choices=VEHICLE_TYPES, required=False, default="small")
@@ -101,7 +103,10 @@ class CameraEventSerializer(serializers.Serializer):
     """A plate seen by a lot's camera, and when."""
 
     plate = CameraPlateField()
-    at = AwareDateTimeField()
+    at = AwareDateTimeField(
+        help_text="When the camera saw the car: at most 5 minutes ahead and 366 days behind the server's clock; "
+        "an exit not before its entry."
+    )
 
 
 class CameraEntrySerializer(CameraEventSerializer):
@@ -109,7 +114,7 @@ class CameraEntrySerializer(CameraEventSerializer):
 
 
 class LotSessionsQuery(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["open", "closed", "unpaid"], required=False)
+    status = QueryChoiceField(choices=["open", "closed", "unpaid"], required=False)
 
 
 # --- views ------------------------------------------------------------------------------------------
@@ -123,13 +128,11 @@ class LotsView(APIView):
             return [IsOperator(), CanWrite()]
         return super().get_permissions()
 
-    @extend_schema(responses={200: inline_serializer("LotList", {"id": serializers.IntegerField()}, many=True)})
+    @extend_schema(responses={200: lot_schema.__class__(many=True)})
     def get(self, request):
         return Response([lot_data(lot) for lot in selectors.lots_for_operator(request.user)])
 
-    @extend_schema(
-        request=LotCreateSerializer, responses={201: inline_serializer("Lot", {"id": serializers.IntegerField()})}
-    )
+    @extend_schema(request=LotCreateSerializer, responses={201: lot_schema})
     def post(self, request):
         ser = LotCreateSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
@@ -140,7 +143,7 @@ class LotsView(APIView):
 class LotDetailView(APIView):
     permission_classes = [IsOperator]
 
-    @extend_schema(responses={200: inline_serializer("LotDetail", {"id": serializers.IntegerField()})})
+    @extend_schema(responses={200: lot_schema})
     def get(self, request, lot_id):
         return Response(lot_data(selectors.lot_for_operator(request.user, lot_id)))
 
@@ -167,7 +170,7 @@ class LotSessionsView(APIView):
 
     permission_classes = [IsOperator]
 
-    @extend_schema(parameters=[LotSessionsQuery], responses={200: session_list_schema})
+    @extend_schema(parameters=[LotSessionsQuery], responses={200: session_schema.__class__(many=True)})
     def get(self, request, lot_id):
         lot = selectors.lot_for_operator(request.user, lot_id)
         query = LotSessionsQuery(data=request.query_params)
@@ -210,7 +213,7 @@ class ExitView(APIView):
                     "fee": serializers.IntegerField(),
                     "due": serializers.IntegerField(),
                     "gate": serializers.ChoiceField(choices=["open", "pay_required"]),
-                    "payment": payment_schema,
+                    "payment": payment_schema.__class__(allow_null=True),
                 },
             )
         },

@@ -12,7 +12,7 @@ from config.errors import DomainError
 
 from .. import selectors
 from ..models import Lot, ParkingPayment, ParkingSession, Tariff, Vehicle
-from ..plates import CAMERA_PLATE_HINT, camera_plate, registration_hint, registration_plate
+from ..plates import CAMERA_PLATE_HINT, PlateKind, camera_plate, registration_hint, registration_plate
 
 VEHICLE_TYPES = Tariff.VehicleType.values
 
@@ -126,17 +126,35 @@ class VehiclePlateField(_PlateField):
 
 # --- OpenAPI shapes ---------------------------------------------------------------------------------
 
+lot_schema = inline_serializer(
+    "Lot",
+    {
+        "id": serializers.IntegerField(),
+        "name": serializers.CharField(),
+        "capacity": serializers.IntegerField(),
+        "occupancy": serializers.IntegerField(),
+        "grace_minutes": serializers.IntegerField(),
+        "tariff": serializers.DictField(help_text="The small-car tariff (API.md, Tariff)."),
+        "tariffs": serializers.DictField(help_text="Tariff per vehicle type."),
+    },
+)
 session_schema = inline_serializer(
     "ParkingSession",
     {
         "id": serializers.IntegerField(),
         "lot": serializers.IntegerField(),
         "plate": serializers.CharField(),
+        "plate_kind": serializers.ChoiceField(choices=PlateKind.values),
+        "plate_unusual": serializers.BooleanField(help_text="Not a mainland civil plate: for the operator's eye."),
+        "vehicle_type": serializers.ChoiceField(choices=VEHICLE_TYPES),
         "entered_at": serializers.DateTimeField(),
         "exited_at": serializers.DateTimeField(allow_null=True),
         "fee": serializers.IntegerField(),
         "paid": serializers.IntegerField(),
-        "status": serializers.CharField(),
+        "discount": serializers.IntegerField(),
+        "due": serializers.IntegerField(),
+        "status": serializers.ChoiceField(choices=ParkingSession.Status.values),
+        "leave_by": serializers.DateTimeField(allow_null=True),
     },
 )
 payment_schema = inline_serializer(
@@ -147,8 +165,19 @@ payment_schema = inline_serializer(
         "fee": serializers.IntegerField(),
         "discount": serializers.IntegerField(),
         "amount": serializers.IntegerField(),
-        "status": serializers.CharField(),
+        "status": serializers.ChoiceField(choices=ParkingPayment.Status.values),
         "coupon": serializers.UUIDField(allow_null=True),
+        "priced_until": serializers.DateTimeField(),
+        "paid_at": serializers.DateTimeField(allow_null=True),
     },
 )
-session_list_schema = inline_serializer("ParkingSessionList", {"id": serializers.IntegerField()}, many=True)
+vehicle_schema = inline_serializer(
+    "Vehicle",
+    {
+        "id": serializers.IntegerField(),
+        "plate": serializers.CharField(),
+        "vehicle_type": serializers.ChoiceField(choices=VEHICLE_TYPES),
+        "auto_pay": serializers.BooleanField(),
+        "created_at": serializers.DateTimeField(),
+    },
+)
