@@ -2,9 +2,13 @@
 operators' roles (never their own); new operators come from `manage.py create_operator`."""
 
 from django.contrib import admin
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth import forms as auth_forms
+from django.contrib.auth import get_user_model
 
 from .models import Operator, Organization
 from .scoping import OrganizationScopedAdmin, operator_of
+from .usernames import validate_username
 
 
 @admin.register(Organization)
@@ -49,3 +53,29 @@ class OperatorAdmin(OrganizationScopedAdmin):
 
     def has_add_permission(self, request, *args):
         return request.user.is_superuser  # new operators: `manage.py create_operator`
+
+
+class _UsernameRule:
+    """The admin's user forms check the same username rule as the API and the pages."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "username" in self.fields:
+            self.fields["username"].validators.append(validate_username)
+
+
+class UserCreationForm(_UsernameRule, auth_forms.AdminUserCreationForm):
+    pass
+
+
+class UserChangeForm(_UsernameRule, auth_forms.UserChangeForm):
+    pass
+
+
+class UserAdmin(auth_admin.UserAdmin):
+    add_form = UserCreationForm
+    form = UserChangeForm
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), UserAdmin)

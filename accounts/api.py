@@ -11,12 +11,12 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import AuthThrottle
+from config.api import AuthThrottle, StrictCharField
 from config.errors import DomainError
 
 from .scoping import operator_of
 from .services import customer_register
-from .usernames import MAX_LENGTH, RULE, validate_username
+from .usernames import MAX_LENGTH, MIN_LENGTH, RULE, validate_username
 
 User = get_user_model()
 
@@ -24,12 +24,20 @@ User = get_user_model()
 class CredentialsSerializer(serializers.Serializer):
     """A login: any username an account may have (the rule is checked where accounts are made)."""
 
-    username = serializers.CharField(max_length=MAX_LENGTH)
-    password = serializers.CharField(max_length=128, trim_whitespace=False)
+    username = StrictCharField(max_length=MAX_LENGTH)
+    password = StrictCharField(max_length=128, trim_whitespace=False)
 
 
 class RegisterSerializer(CredentialsSerializer):
-    username = serializers.CharField(max_length=MAX_LENGTH, validators=[validate_username], help_text=RULE)
+    username = StrictCharField(
+        min_length=MIN_LENGTH, max_length=MAX_LENGTH, validators=[validate_username], help_text=RULE
+    )
+    password = StrictCharField(
+        min_length=8,
+        max_length=128,
+        trim_whitespace=False,
+        help_text="At least 8 characters, not a common password, not only digits, not like the username.",
+    )
 
     def validate(self, attrs):
         candidate = User(username=attrs["username"])
@@ -69,6 +77,7 @@ class RegisterView(APIView):
 
 
 class TokenView(APIView):
+    schema_errors = ("401",)  # wrong username or password
     permission_classes = [AllowAny]
     authentication_classes = []
     throttle_classes = [AuthThrottle]

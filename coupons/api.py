@@ -10,9 +10,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.scoping import operator_required
-from config.api import iso_time
+from config.api import (
+    MAX_MONEY,
+    AwareDateTimeField,
+    QueryChoiceField,
+    QueryIdField,
+    StrictCharField,
+    StrictIntegerField,
+    StrictMoneyField,
+    iso_time,
+)
 from config.errors import DomainError
-from config.ids import is_id
 
 from . import selectors, services
 from .models import Voucher
@@ -62,21 +70,21 @@ def customer_voucher_body(voucher: Voucher) -> dict:
 
 class BenefitSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=Voucher.BenefitType.choices)
-    value = serializers.IntegerField(min_value=0, max_value=10_000_000_00, required=False, default=0)
+    value = StrictIntegerField(min_value=0, max_value=MAX_MONEY, required=False, default=0)
 
 
 class VoucherInputSerializer(serializers.Serializer):
-    lot = serializers.IntegerField(allow_null=True, required=False)
-    title = serializers.CharField(max_length=120)
+    lot = StrictIntegerField(allow_null=True, required=False, min_value=1)
+    title = StrictCharField(max_length=120)
     kind = serializers.ChoiceField(choices=Voucher.Kind.choices, default=Voucher.Kind.NORMAL)
-    price = serializers.IntegerField(min_value=0, max_value=10_000_000_00)
+    price = StrictMoneyField(min_value=0)
     benefit = BenefitSerializer()
-    stock = serializers.IntegerField(allow_null=True, required=False, min_value=0, max_value=10_000_000)
-    begins_at = serializers.DateTimeField(allow_null=True, required=False)
-    ends_at = serializers.DateTimeField(allow_null=True, required=False)
-    per_user_limit = serializers.IntegerField(min_value=1, max_value=1000, required=False)
-    payment_window_seconds = serializers.IntegerField(min_value=60, max_value=7 * 24 * 3600, required=False)
-    low_stock_threshold = serializers.IntegerField(min_value=0, max_value=10_000_000, required=False)
+    stock = StrictIntegerField(allow_null=True, required=False, min_value=0, max_value=10_000_000)
+    begins_at = AwareDateTimeField(allow_null=True, required=False)
+    ends_at = AwareDateTimeField(allow_null=True, required=False)
+    per_user_limit = StrictIntegerField(min_value=1, max_value=1000, required=False)
+    payment_window_seconds = StrictIntegerField(min_value=60, max_value=7 * 24 * 3600, required=False)
+    low_stock_threshold = StrictIntegerField(min_value=0, max_value=10_000_000, required=False)
     status = serializers.ChoiceField(choices=[("draft", "draft"), ("listed", "listed")], required=False)
 
     def to_fields(self) -> dict:
@@ -99,7 +107,7 @@ class VoucherInputSerializer(serializers.Serializer):
 
 
 class RestockSerializer(serializers.Serializer):
-    quantity = serializers.IntegerField(min_value=1, max_value=10_000_000)
+    quantity = StrictIntegerField(min_value=1, max_value=10_000_000)
 
 
 def _writer(request):
@@ -109,15 +117,68 @@ def _writer(request):
     return op
 
 
+# --- OpenAPI shapes of the answers (the bodies are built by the functions above) -------------------
+
+
+class BenefitOut(serializers.Serializer):
+    type = serializers.ChoiceField(choices=Voucher.BenefitType.choices)
+    value = serializers.IntegerField()
+
+
+class VoucherOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    organization = serializers.IntegerField()
+    lot = serializers.IntegerField(allow_null=True)
+    title = serializers.CharField()
+    kind = serializers.ChoiceField(choices=Voucher.Kind.choices)
+    price = serializers.IntegerField()
+    benefit = BenefitOut()
+    stock = serializers.IntegerField(allow_null=True)
+    begins_at = serializers.DateTimeField(allow_null=True)
+    ends_at = serializers.DateTimeField(allow_null=True)
+    per_user_limit = serializers.IntegerField()
+    payment_window_seconds = serializers.IntegerField()
+    low_stock_threshold = serializers.IntegerField()
+
+
+SALE_STATUSES = ["upcoming", "on_sale", "sold_out", "ended", "delisted"]
+
+
+class OperatorVoucherOut(VoucherOut):
+    status = serializers.ChoiceField(choices=Voucher.Status.choices)
+    initial_stock = serializers.IntegerField(allow_null=True)
+    sold_count = serializers.IntegerField()
+    published_at = serializers.DateTimeField(allow_null=True)
+    stock_remaining = serializers.IntegerField(allow_null=True)
+    sale_status = serializers.ChoiceField(choices=SALE_STATUSES)
+
+
+class CustomerVoucherOut(VoucherOut):
+    organization_name = serializers.CharField()
+    lot_name = serializers.CharField(allow_null=True)
+    stock_remaining = serializers.IntegerField(allow_null=True)
+    status = serializers.ChoiceField(choices=SALE_STATUSES)
+
+
+class OperatorVoucherListQuery(serializers.Serializer):
+    status = QueryChoiceField(choices=Voucher.Status.choices, required=False)
+
+
 class OperatorVoucherListView(APIView):
-    @extend_schema(operation_id="operator_vouchers_list", responses={200: dict})
+    @extend_schema(
+        operation_id="operator_vouchers_list",
+        parameters=[OperatorVoucherListQuery],
+        responses={200: OperatorVoucherOut(many=True)},
+    )
     def get(self, request):
+        query = OperatorVoucherListQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
         vouchers = selectors.vouchers_for_operator(request.user)
-        if request.query_params.get("status"):
-            vouchers = vouchers.filter(status=request.query_params["status"])
+        if "status" in query.validated_data:
+            vouchers = vouchers.filter(status=query.validated_data["status"])
         return Response([operator_voucher_body(v) for v in vouchers])
 
-    @extend_schema(request=VoucherInputSerializer, responses={201: dict})
+    @extend_schema(request=VoucherInputSerializer, responses={201: OperatorVoucherOut})
     def post(self, request):
         op = _writer(request)
         ser = VoucherInputSerializer(data=request.data, context={"organization_id": op.organization_id})
@@ -128,11 +189,11 @@ class OperatorVoucherListView(APIView):
 
 
 class OperatorVoucherDetailView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: OperatorVoucherOut})
     def get(self, request, voucher_id: int):
         return Response(operator_voucher_body(selectors.voucher_for_operator(request.user, voucher_id)))
 
-    @extend_schema(request=VoucherInputSerializer, responses={200: dict})
+    @extend_schema(request=VoucherInputSerializer, responses={200: OperatorVoucherOut})
     def patch(self, request, voucher_id: int):
         op = _writer(request)
         voucher = selectors.voucher_for_operator(request.user, voucher_id)
@@ -146,7 +207,7 @@ class OperatorVoucherDetailView(APIView):
 
 
 class OperatorVoucherPublishView(APIView):
-    @extend_schema(request=None, responses={200: dict})
+    @extend_schema(request=None, responses={200: OperatorVoucherOut})
     def post(self, request, voucher_id: int):
         _writer(request)
         voucher = selectors.voucher_for_operator(request.user, voucher_id)
@@ -154,7 +215,7 @@ class OperatorVoucherPublishView(APIView):
 
 
 class OperatorVoucherDelistView(APIView):
-    @extend_schema(request=None, responses={200: dict})
+    @extend_schema(request=None, responses={200: OperatorVoucherOut})
     def post(self, request, voucher_id: int):
         _writer(request)
         voucher = selectors.voucher_for_operator(request.user, voucher_id)
@@ -162,7 +223,7 @@ class OperatorVoucherDelistView(APIView):
 
 
 class OperatorVoucherRestockView(APIView):
-    @extend_schema(request=RestockSerializer, responses={200: dict})
+    @extend_schema(request=RestockSerializer, responses={200: OperatorVoucherOut})
     def post(self, request, voucher_id: int):
         _writer(request)
         voucher = selectors.voucher_for_operator(request.user, voucher_id)
@@ -172,35 +233,35 @@ class OperatorVoucherRestockView(APIView):
         return Response(operator_voucher_body(voucher))
 
 
-def _filtered(request, qs):
-    org = request.query_params.get("organization")
-    lot = request.query_params.get("lot")
-    kind = request.query_params.get("kind")
-    if org:
-        if not is_id(org):
-            raise DomainError("validation_error", details={"organization": ["Must be an id."]}, status=400)
-        qs = qs.filter(organization_id=int(org))
-    if lot:
-        if not is_id(lot):
-            raise DomainError("validation_error", details={"lot": ["Must be an id."]}, status=400)
-        lot_org = selectors.organization_of_lot(int(lot))
-        qs = qs.filter(Q(lot_id=int(lot)) | Q(lot__isnull=True, organization_id=lot_org))
-    if kind in Voucher.Kind.values:
-        qs = qs.filter(kind=kind)
-    return qs
+class VoucherListQuery(serializers.Serializer):
+    organization = QueryIdField(required=False)
+    lot = QueryIdField(required=False)
+    kind = QueryChoiceField(choices=Voucher.Kind.choices, required=False)
 
 
 class VoucherListView(APIView):
     """Vouchers on sale (and flash sales coming up), optionally ?organization=, ?lot=, ?kind=."""
 
-    @extend_schema(operation_id="vouchers_list", responses={200: dict})
+    @extend_schema(
+        operation_id="vouchers_list", parameters=[VoucherListQuery], responses={200: CustomerVoucherOut(many=True)}
+    )
     def get(self, request):
-        vouchers = _filtered(request, selectors.vouchers_on_sale())
+        query = VoucherListQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        wanted = query.validated_data
+        vouchers = selectors.vouchers_on_sale()
+        if "organization" in wanted:
+            vouchers = vouchers.filter(organization_id=wanted["organization"])
+        if "lot" in wanted:
+            lot_org = selectors.organization_of_lot(wanted["lot"])
+            vouchers = vouchers.filter(Q(lot_id=wanted["lot"]) | Q(lot__isnull=True, organization_id=lot_org))
+        if "kind" in wanted:
+            vouchers = vouchers.filter(kind=wanted["kind"])
         return Response([customer_voucher_body(v) for v in vouchers])
 
 
 class VoucherDetailView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: CustomerVoucherOut})
     def get(self, request, voucher_id: int):
         return Response(customer_voucher_body(selectors.voucher_on_sale(voucher_id)))
 

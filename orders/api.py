@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.idempotency import idempotent
-from config.api import MoneyThrottle, PurchaseThrottle
+from config.api import MoneyThrottle, PurchaseThrottle, QueryChoiceField
 from config.errors import DomainError
 
 from .models import Order
@@ -53,7 +53,7 @@ def _expire_if_overdue(user, orders: list[Order]) -> None:
 
 
 class OrderListQuery(serializers.Serializer):
-    status = serializers.ChoiceField(choices=Order.Status.choices, required=False)
+    status = QueryChoiceField(choices=Order.Status.choices, required=False)
 
 
 class OrderListView(APIView):

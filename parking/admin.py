@@ -279,9 +279,9 @@ class ParkingSessionAdmin(ReadOnlyScopedAdmin):
     """Sessions are written by the camera events (entries and exits) only."""
 
     organization_path = "lot__organization"
-    list_display = ("plate", "lot", "vehicle_type", "status", "entered_at", "exited_at", "fee", "user")
+    list_display = ("plate", "plate_kind", "lot", "vehicle_type", "status", "entered_at", "exited_at", "fee", "user")
     # RelatedOnlyFieldListFilter: the plain "lot" filter would list every organization's lots.
-    list_filter = ("status", UnpaidFilter, ("lot", admin.RelatedOnlyFieldListFilter), "vehicle_type")
+    list_filter = ("status", UnpaidFilter, ("lot", admin.RelatedOnlyFieldListFilter), "vehicle_type", "plate_kind")
     search_fields = ("plate",)
     date_hierarchy = "entered_at"
     list_select_related = ("lot", "user")

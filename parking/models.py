@@ -6,6 +6,8 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Organization
 from coupons.models import Voucher
 
+from .plates import PlateKind
+
 
 class Lot(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="lots")
@@ -135,7 +137,10 @@ class ParkingSession(models.Model):
         CLOSED = "closed", "Left"
 
     lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="sessions")
-    plate = models.CharField(max_length=16)
+    plate = models.CharField(max_length=16)  # as the camera read it (parking/plates.py: camera_plate)
+    # Anything but a mainland civil plate (embassy, military, Hong Kong, foreign...) is for the
+    # operator's eye: the barrier opens all the same.
+    plate_kind = models.CharField(max_length=16, choices=PlateKind.choices, default=PlateKind.MAINLAND)
     vehicle_type = models.CharField(max_length=16, choices=Tariff.VehicleType.choices, default=Tariff.VehicleType.SMALL)
     # The registered vehicle and its owner at entry (or when the plate was registered while parked).
     vehicle = models.ForeignKey(Vehicle, on_delete=models.SET_NULL, null=True, blank=True, related_name="sessions")
@@ -175,6 +180,10 @@ class ParkingSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plate} @ {self.lot.name}"
+
+    @property
+    def plate_unusual(self) -> bool:
+        return self.plate_kind != PlateKind.MAINLAND
 
 
 class ParkingPayment(models.Model):

@@ -12,7 +12,7 @@ from config.errors import DomainError
 
 from . import selectors
 from .models import Tariff
-from .plates import clean_plate
+from .plates import registration_plate
 from .services import vehicles as vehicle_services
 from .services.payments import coupon_discount, merchant_offer, session_pay
 
@@ -29,7 +29,7 @@ class VehicleForm(forms.Form):
 
     def clean_plate(self):
         try:
-            return clean_plate(self.cleaned_data["plate"])
+            return registration_plate(self.cleaned_data["plate"])
         except DomainError as exc:
             raise forms.ValidationError(_("This is not a valid licence plate.")) from exc
 

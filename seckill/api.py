@@ -2,7 +2,7 @@
 202 (Redis gate, accepted; the order reads `processing` until the intake writes it)."""
 
 from django.urls import path
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,7 +23,13 @@ class PurchaseView(APIView):
     authentication_classes = [CachedTokenAuthentication, SessionAuthentication]
     throttle_classes = [FastPurchaseThrottle]
 
-    @extend_schema(request=None, responses={201: OrderSerializer, 202: OrderSerializer})
+    @extend_schema(
+        request=None,
+        responses={
+            201: inline_serializer("Purchased", {"order": OrderSerializer()}),
+            202: inline_serializer("PurchaseAccepted", {"order": OrderSerializer(help_text="A `processing` order.")}),
+        },
+    )
     @idempotent
     def post(self, request, voucher_id: int):
         result = voucher_purchase(

@@ -96,6 +96,10 @@ CONTENT_SECURITY_POLICY = {
 }
 CSP_REPORT_ONLY = env.bool("CSP_REPORT_ONLY", default=False)
 
+# The plate rule for customers' vehicles (parking/plates.py): "cn", mainland civil plates only, or
+# "any" plate up to 16 characters. Gate cameras always take any plate and flag the unusual ones.
+VEHICLE_PLATE_RULE = env.str("VEHICLE_PLATE_RULE", default="cn")
+
 # --- Database -------------------------------------------------------------------------------
 # DATABASE_URL=postgres://... selects PostgreSQL with psycopg 3's connection pool. Without it the
 # embedded default is SQLite in WAL mode, with IMMEDIATE transactions (a writer takes the lock at
@@ -228,7 +232,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": None,
     "EXCEPTION_HANDLER": "config.api.exception_handler",
@@ -245,8 +249,17 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
-    # One name for the benefit types wherever they appear (vouchers, partnerships, merchants).
-    "ENUM_NAME_OVERRIDES": {"BenefitTypeEnum": "coupons.models.Voucher.BenefitType"},
+    # Every operation lists its errors; strict integers keep their bounds (config/schema.py).
+    "ENUM_NAME_OVERRIDES": {
+        # One name for the benefit types wherever they appear (vouchers, partnerships, merchants).
+        "BenefitTypeEnum": "coupons.models.Voucher.BenefitType",
+        "VoucherKindEnum": "coupons.models.Voucher.Kind",
+        "VoucherStatusEnum": "coupons.models.Voucher.Status",
+        "SaleStatusEnum": "coupons.api.SALE_STATUSES",
+        "SessionStatusEnum": "parking.models.ParkingSession.Status",
+        "PaymentStatusEnum": "parking.models.ParkingPayment.Status",
+        "PlateKindEnum": "parking.plates.PlateKind",
+    },
 }
 
 # The public payment-provider webhook shares this secret with the provider (HMAC-SHA256).

@@ -2,7 +2,7 @@
 "Customer API")."""
 
 from django.urls import path
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,21 +18,21 @@ from .partners import ErrorSerializer
 from .representations import (
     VEHICLE_TYPES,
     ParkingPaymentSerializer,
-    PlateField,
+    VehiclePlateField,
     payment_data,
     payment_schema,
     session_data,
-    session_list_schema,
     session_schema,
     sessions_data,
     vehicle_data,
+    vehicle_schema,
 )
 
 # --- serializers ------------------------------------------------------------------------------------
 
 
 class VehicleRegisterSerializer(serializers.Serializer):
-    plate = PlateField()
+    plate = VehiclePlateField()
     auto_pay = serializers.BooleanField(required=False, default=False)
     vehicle_type = serializers.ChoiceField(choices=VEHICLE_TYPES, required=False)
 
@@ -58,13 +58,13 @@ class ParkingPaySerializer(serializers.Serializer):
 
 
 class VehiclesView(APIView):
-    @extend_schema(responses={200: inline_serializer("VehicleList", {"id": serializers.IntegerField()}, many=True)})
+    @extend_schema(responses={200: vehicle_schema.__class__(many=True)})
     def get(self, request):
         return Response([vehicle_data(v) for v in selectors.vehicles_for_customer(request.user)])
 
     @extend_schema(
         request=VehicleRegisterSerializer,
-        responses={201: inline_serializer("VehicleOut", {"id": serializers.IntegerField()})},
+        responses={201: vehicle_schema, 200: vehicle_schema},
     )
     def post(self, request):
         ser = VehicleRegisterSerializer(data=request.data)
@@ -74,13 +74,13 @@ class VehiclesView(APIView):
 
 
 class VehicleDetailView(APIView):
-    @extend_schema(responses={200: inline_serializer("VehicleDetail", {"id": serializers.IntegerField()})})
+    @extend_schema(responses={200: vehicle_schema})
     def get(self, request, vehicle_id):
         return Response(vehicle_data(selectors.vehicle_for_customer(request.user, vehicle_id)))
 
     @extend_schema(
         request=VehicleUpdateSerializer,
-        responses={200: inline_serializer("VehicleUpdated", {"id": serializers.IntegerField()})},
+        responses={200: vehicle_schema},
     )
     def patch(self, request, vehicle_id):
         vehicle = selectors.vehicle_for_customer(request.user, vehicle_id)
@@ -95,7 +95,7 @@ class VehicleDetailView(APIView):
 
 
 class SessionsView(APIView):
-    @extend_schema(operation_id="parking_sessions_list", responses={200: session_list_schema})
+    @extend_schema(operation_id="parking_sessions_list", responses={200: session_schema.__class__(many=True)})
     def get(self, request):
         return Response(sessions_data(selectors.sessions_for_customer(request.user)[:200]))
 

@@ -21,7 +21,7 @@ from .. import selectors
 from ..models import Merchant, MerchantIssue, MerchantMember, MerchantQuota
 from ..services import merchants as services
 from .partners import ErrorSerializer, LotRefSerializer
-from .representations import PlateField
+from .representations import VehiclePlateField
 
 # --- answers --------------------------------------------------------------------------------------
 
@@ -197,7 +197,7 @@ class IssueCreateSerializer(serializers.Serializer):
     or `claim_link: true` (answers a `claim_url` to hand to the driver)."""
 
     quota = StrictIntegerField(min_value=1)
-    plate = PlateField(required=False)
+    plate = VehiclePlateField(required=False)
     claim_link = serializers.BooleanField(required=False, default=False)
 
     def validate(self, attrs):
@@ -207,7 +207,7 @@ class IssueCreateSerializer(serializers.Serializer):
 
 
 class ClaimSerializer(serializers.Serializer):
-    plate = PlateField(help_text="One of your registered cars.")
+    plate = VehiclePlateField()
 
 
 # --- operator views -------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from accounts.idempotency import idempotent
 from accounts.scoping import operator_of
+from config.api import AwareDateTimeField, QueryChoiceField, StrictCharField, StrictIntegerField
 from config.errors import DomainError
 
 from .. import selectors
@@ -23,12 +24,12 @@ from ..services.stays import lot_create, session_enter, session_exit
 from ..tariffs import fee_for_stay, parse_rule
 from .representations import (
     VEHICLE_TYPES,
-    PlateField,
+    CameraPlateField,
+    ParkingPaymentSerializer,
     lot_data,
+    lot_schema,
     payment_data,
-    payment_schema,
     session_data,
-    session_list_schema,
     session_schema,
     sessions_data,
 )
@@ -54,18 +55,6 @@ class CanWrite(BasePermission):
 # --- serializers ------------------------------------------------------------------------------------
 
 
-class EventTimeField(serializers.DateTimeField):
-    """A time, with an offset or in the product's time zone. DRF lets a naive time that falls off
-    the calendar once made aware (e.g. 0001-01-01T00:00:00 at +08:00) escape as an OverflowError;
-    here it is the field's `overflow` validation error."""
-
-    def enforce_timezone(self, value):
-        try:
-            return super().enforce_timezone(value)
-        except OverflowError:
-            self.fail("overflow")
-
-
 @extend_schema_field(OpenApiTypes.OBJECT)
 class TariffField(serializers.Field):
     def to_internal_value(self, data):
@@ -76,11 +65,11 @@ class TariffField(serializers.Field):
 
 
 class LotCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=120)
-    capacity = serializers.IntegerField(min_value=1, max_value=100_000)
+    name = StrictCharField(max_length=120)
+    capacity = StrictIntegerField(min_value=1, max_value=100_000)
     tariff = TariffField()
     tariffs = serializers.DictField(child=TariffField(), required=False)
-    grace_minutes = serializers.IntegerField(min_value=0, max_value=240, required=False, default=15)
+    grace_minutes = StrictIntegerField(min_value=0, max_value=240, required=False, default=15)
 
     def validate_tariffs(self, value):
         unknown = sorted(set(value) - set(VEHICLE_TYPES))
@@ -96,8 +85,10 @@ class LotCreateSerializer(serializers.Serializer):
 
 
 class LotQuoteSerializer(serializers.Serializer):
-    entered_at = EventTimeField()
-    exited_at = EventTimeField()
+    """exited_at must not be before entered_at, nor more than 366 days after it."""
+
+    entered_at = AwareDateTimeField()
+    exited_at = AwareDateTimeField()
     vehicle_type = serializers.ChoiceField(choices=VEHICLE_TYPES, required=False, default="small")
 
     def validate(self, attrs):
@@ -111,12 +102,19 @@ class LotQuoteSerializer(serializers.Serializer):
 class CameraEventSerializer(serializers.Serializer):
     """A plate seen by a lot's camera, and when."""
 
-    plate = PlateField()
-    at = EventTimeField()
+    plate = CameraPlateField()
+    at = AwareDateTimeField(
+        help_text="When the camera saw the car: at most 5 minutes ahead and 366 days behind the server's clock; "
+        "an exit not before its entry."
+    )
 
 
 class CameraEntrySerializer(CameraEventSerializer):
     vehicle_type = serializers.ChoiceField(choices=VEHICLE_TYPES, required=False)
+
+
+class LotSessionsQuery(serializers.Serializer):
+    status = QueryChoiceField(choices=["open", "closed", "unpaid"], required=False)
 
 
 # --- views ------------------------------------------------------------------------------------------
@@ -130,13 +128,11 @@ class LotsView(APIView):
             return [IsOperator(), CanWrite()]
         return super().get_permissions()
 
-    @extend_schema(responses={200: inline_serializer("LotList", {"id": serializers.IntegerField()}, many=True)})
+    @extend_schema(responses={200: lot_schema.__class__(many=True)})
     def get(self, request):
         return Response([lot_data(lot) for lot in selectors.lots_for_operator(request.user)])
 
-    @extend_schema(
-        request=LotCreateSerializer, responses={201: inline_serializer("Lot", {"id": serializers.IntegerField()})}
-    )
+    @extend_schema(request=LotCreateSerializer, responses={201: lot_schema})
     def post(self, request):
         ser = LotCreateSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
@@ -147,7 +143,7 @@ class LotsView(APIView):
 class LotDetailView(APIView):
     permission_classes = [IsOperator]
 
-    @extend_schema(responses={200: inline_serializer("LotDetail", {"id": serializers.IntegerField()})})
+    @extend_schema(responses={200: lot_schema})
     def get(self, request, lot_id):
         return Response(lot_data(selectors.lot_for_operator(request.user, lot_id)))
 
@@ -174,16 +170,12 @@ class LotSessionsView(APIView):
 
     permission_classes = [IsOperator]
 
-    @extend_schema(responses={200: session_list_schema})
+    @extend_schema(parameters=[LotSessionsQuery], responses={200: session_schema.__class__(many=True)})
     def get(self, request, lot_id):
         lot = selectors.lot_for_operator(request.user, lot_id)
-        status_filter = request.query_params.get("status") or None
-        if status_filter not in (None, "open", "closed", "unpaid"):
-            raise DomainError(
-                "validation_error",
-                "Unknown status filter.",
-                details={"status": ["Must be open, closed or unpaid."]},
-            )
+        query = LotSessionsQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        status_filter = query.validated_data.get("status")
         return Response(sessions_data(selectors.sessions_for_lot(lot, status=status_filter)[:200]))
 
 
@@ -221,7 +213,7 @@ class ExitView(APIView):
                     "fee": serializers.IntegerField(),
                     "due": serializers.IntegerField(),
                     "gate": serializers.ChoiceField(choices=["open", "pay_required"]),
-                    "payment": payment_schema,
+                    "payment": ParkingPaymentSerializer(allow_null=True),
                 },
             )
         },

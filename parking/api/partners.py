@@ -16,6 +16,7 @@ from accounts.models import Organization
 from accounts.scoping import operator_required
 from config.api import AwareDateTimeField, StrictIntegerField, StrictMoneyField, iso_time
 from config.errors import DomainError
+from config.schema import ErrorSerializer
 from coupons.models import Voucher
 
 from .. import selectors
@@ -24,16 +25,6 @@ from ..services import partnerships as services
 from ..statements import CSV_HEADER, month_label, statement_csv, statement_filename
 
 # --- answers --------------------------------------------------------------------------------------
-
-
-class ErrorDetailSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    details = serializers.DictField()
-
-
-class ErrorSerializer(serializers.Serializer):
-    error = ErrorDetailSerializer()
 
 
 def errors(*codes: int, conflict: str = "") -> dict:

@@ -12,7 +12,7 @@ from config.errors import DomainError
 
 from .. import selectors
 from ..models import Lot, ParkingPayment, ParkingSession, Tariff, Vehicle
-from ..plates import PLATE_HINT, clean_plate
+from ..plates import CAMERA_PLATE_HINT, PlateKind, camera_plate, registration_hint, registration_plate
 
 VEHICLE_TYPES = Tariff.VehicleType.values
 
@@ -38,6 +38,8 @@ def session_data(session: ParkingSession, snap: selectors.Snapshot | None = None
         "id": session.pk,
         "lot": session.lot_id,
         "plate": session.plate,
+        "plate_kind": session.plate_kind,
+        "plate_unusual": session.plate_unusual,
         "vehicle_type": session.vehicle_type,
         "entered_at": iso_time(session.entered_at),
         "exited_at": iso_time(session.exited_at),
@@ -85,30 +87,74 @@ def vehicle_data(vehicle: Vehicle) -> dict:
 # --- input fields -----------------------------------------------------------------------------------
 
 
-class PlateField(serializers.CharField):
+class _PlateField(serializers.CharField):
+    """A plate given as a JSON string (12345 is not a plate), cleaned by `clean`."""
+
+    hint = ""
+
     def __init__(self, **kwargs):
-        super().__init__(max_length=32, **kwargs)
+        super().__init__(max_length=32, help_text=self.hint, **kwargs)
 
     def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
         try:
-            return clean_plate(super().to_internal_value(data))
+            return self.clean(super().to_internal_value(data))
         except DomainError as exc:
-            raise serializers.ValidationError(PLATE_HINT) from exc
+            raise serializers.ValidationError(self.problem()) from exc
+
+
+class CameraPlateField(_PlateField):
+    """What a gate camera read: any plate up to 16 characters (parking/plates.py, camera_plate)."""
+
+    hint = CAMERA_PLATE_HINT
+    clean = staticmethod(camera_plate)
+
+    def problem(self) -> str:
+        return CAMERA_PLATE_HINT
+
+
+class VehiclePlateField(_PlateField):
+    """A plate a customer registers: `settings.VEHICLE_PLATE_RULE` ("cn" by default)."""
+
+    hint = "A licence plate under the server's VEHICLE_PLATE_RULE (by default mainland, e.g. 粤B12345)."
+    clean = staticmethod(registration_plate)
+
+    def problem(self) -> str:
+        return registration_hint()
 
 
 # --- OpenAPI shapes ---------------------------------------------------------------------------------
 
+lot_schema = inline_serializer(
+    "Lot",
+    {
+        "id": serializers.IntegerField(),
+        "name": serializers.CharField(),
+        "capacity": serializers.IntegerField(),
+        "occupancy": serializers.IntegerField(),
+        "grace_minutes": serializers.IntegerField(),
+        "tariff": serializers.DictField(help_text="The small-car tariff (API.md, Tariff)."),
+        "tariffs": serializers.DictField(help_text="Tariff per vehicle type."),
+    },
+)
 session_schema = inline_serializer(
     "ParkingSession",
     {
         "id": serializers.IntegerField(),
         "lot": serializers.IntegerField(),
         "plate": serializers.CharField(),
+        "plate_kind": serializers.ChoiceField(choices=PlateKind.values),
+        "plate_unusual": serializers.BooleanField(help_text="Not a mainland civil plate: for the operator's eye."),
+        "vehicle_type": serializers.ChoiceField(choices=VEHICLE_TYPES),
         "entered_at": serializers.DateTimeField(),
         "exited_at": serializers.DateTimeField(allow_null=True),
         "fee": serializers.IntegerField(),
         "paid": serializers.IntegerField(),
-        "status": serializers.CharField(),
+        "discount": serializers.IntegerField(),
+        "due": serializers.IntegerField(),
+        "status": serializers.ChoiceField(choices=ParkingSession.Status.values),
+        "leave_by": serializers.DateTimeField(allow_null=True),
     },
 )
 
@@ -128,4 +174,13 @@ class ParkingPaymentSerializer(serializers.Serializer):
 
 
 payment_schema = ParkingPaymentSerializer
-session_list_schema = inline_serializer("ParkingSessionList", {"id": serializers.IntegerField()}, many=True)
+vehicle_schema = inline_serializer(
+    "Vehicle",
+    {
+        "id": serializers.IntegerField(),
+        "plate": serializers.CharField(),
+        "vehicle_type": serializers.ChoiceField(choices=VEHICLE_TYPES),
+        "auto_pay": serializers.BooleanField(),
+        "created_at": serializers.DateTimeField(),
+    },
+)

@@ -15,7 +15,7 @@ from accounts.models import Organization
 from config.errors import DomainError
 
 from ..models import Lot, ParkingPayment, ParkingSession, Tariff, Vehicle
-from ..plates import clean_plate
+from ..plates import camera_plate, plate_kind
 from ..selectors import snapshot, tariff_for
 from ..tariffs import TariffRule
 from .payments import Autodebit, locked_payments, merchant_cover_locked, payment_autodebit, unpaid_payment_sync
@@ -87,8 +87,9 @@ def _check_event_time(at: datetime, *, field: str = "at") -> None:
 
 def session_enter(*, lot: Lot, plate: str, at: datetime, vehicle_type: str | None = None) -> ParkingSession:
     """A car seen by the entry camera. One open session per plate and lot (database constraint);
-    the occupancy grows by a conditional UPDATE that refuses a full lot."""
-    plate = clean_plate(plate)
+    the occupancy grows by a conditional UPDATE that refuses a full lot. Any plate the camera read is
+    taken (the barrier must not stay shut for a paying car); its kind is recorded for the operator."""
+    plate = camera_plate(plate)
     _check_event_time(at)
     vehicle = Vehicle.objects.filter(plate=plate).first()
     if vehicle_type is None:
@@ -113,6 +114,7 @@ def session_enter(*, lot: Lot, plate: str, at: datetime, vehicle_type: str | Non
                 session = ParkingSession.objects.create(
                     lot=lot,
                     plate=plate,
+                    plate_kind=plate_kind(plate),
                     vehicle_type=vehicle_type,
                     vehicle=vehicle,
                     user_id=vehicle.user_id if vehicle else None,
@@ -150,7 +152,7 @@ def session_exit(*, lot: Lot, plate: str, at: datetime) -> ExitResult:
     The auto-debit runs synchronously, right after the session is closed and committed, through the
     same service the Celery tasks call (`payment_autodebit`): the result's `barrier` is the truth at
     that moment, "open" only when nothing is owed or the money moved."""
-    plate = clean_plate(plate)
+    plate = camera_plate(plate)
     _check_event_time(at)
     with transaction.atomic():
         session = (

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from config.errors import DomainError
 
 from ..models import ParkingSession, Tariff, Vehicle
-from ..plates import clean_plate, is_new_energy_plate
+from ..plates import is_new_energy_plate, registration_plate
 
 
 def default_vehicle_type(plate: str) -> str:
@@ -26,8 +26,8 @@ def vehicle_register(
 ) -> tuple[Vehicle, bool]:
     """Register a plate to a customer (or update it when it is already theirs). A plate belongs to
     one customer at a time: another customer's plate is 409 `plate_taken`. Open stays of the plate
-    that nobody owned yet become this customer's."""
-    plate = clean_plate(plate)
+    that nobody owned yet become this customer's. The plate follows `settings.VEHICLE_PLATE_RULE`."""
+    plate = registration_plate(plate)
     with transaction.atomic():
         vehicle = Vehicle.objects.select_for_update().filter(plate=plate).first()
         if vehicle is not None and vehicle.user_id != user.pk:

@@ -55,3 +55,38 @@ def test_the_token_endpoint_does_not_judge_the_format_of_a_name(api):
     assert ok.status_code == 200
     bad = api.post("/api/v1/auth/token", {"username": "x", "password": "nope"}, format="json")
     assert bad.status_code == 401
+
+
+@pytest.mark.parametrize("name", ["ab", "x."])
+def test_the_admin_user_forms_refuse_what_the_rule_refuses(client, name):
+    from tests.factories import UserFactory
+
+    root = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(root)
+    res = client.post(
+        "/admin/auth/user/add/",
+        {"username": name, "password1": "Parking-rocks-9", "password2": "Parking-rocks-9", "usable_password": "true"},
+    )
+    assert res.status_code == 200 and res.context["adminform"].form.errors["username"]
+    assert not get_user_model().objects.filter(username=name).exists()
+
+    other = UserFactory(username="someone")
+    res = client.post(
+        f"/admin/auth/user/{other.pk}/change/",
+        {"username": name, "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00", "is_active": "on"},
+    )
+    assert res.status_code == 200 and res.context["adminform"].form.errors["username"]
+    other.refresh_from_db()
+    assert other.username == "someone"
+
+
+def test_the_admin_adds_a_user_whose_name_the_rule_allows(client):
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    res = client.post(
+        "/admin/auth/user/add/",
+        {"username": "abc", "password1": "Parking-rocks-9", "password2": "Parking-rocks-9", "usable_password": "true"},
+    )
+    assert res.status_code == 302, res.context["adminform"].form.errors if res.context else res
+    assert get_user_model().objects.filter(username="abc").exists()

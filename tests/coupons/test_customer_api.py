@@ -101,3 +101,12 @@ def test_pages_render(client):
     detail = client.get(f"/vouchers/{voucher.pk}/")
     assert detail.status_code == 200 and b'data-testid="login-to-buy"' in detail.content
     assert client.get("/vouchers/999999/").status_code == 404
+
+
+def test_an_unknown_kind_is_400_not_ignored(customer):
+    res = customer.get("/api/v1/vouchers?kind=bogus")
+    assert res.status_code == 400
+    assert "kind" in res.json()["error"]["details"]
+    SeckillVoucherFactory()
+    assert len(customer.get("/api/v1/vouchers?kind=seckill").json()) == 1
+    assert customer.get("/api/v1/vouchers?kind=normal").json() == []

@@ -265,3 +265,46 @@ def test_restocks_cannot_push_the_stock_past_what_a_voucher_may_hold(client, ope
     assert res.status_code == 400
     voucher.refresh_from_db()
     assert voucher.stock == 10_000_000
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("price", "300"),
+        ("price", 300.0),
+        ("price", True),
+        ("stock", "100"),
+        ("stock", 100.0),
+        ("per_user_limit", "1"),
+        ("payment_window_seconds", 900.0),
+        ("low_stock_threshold", "10"),
+        ("lot", "1"),
+        ("benefit", {"type": "minutes", "value": "60"}),
+        ("benefit", {"type": "amount", "value": 60.0}),
+        ("begins_at", "2030-05-01T08:00:00"),
+        ("ends_at", "2030-05-01T08:00:00"),
+    ],
+)
+def test_money_quantities_and_times_are_strict(client, field, value):
+    """Integers only (no strings, floats or booleans), times with their offset only."""
+    details = _error(client.post("/api/v1/operator/vouchers", _seckill_body(**{field: value}), format="json"), 400)
+    assert field in details
+    assert not Voucher.objects.exists()
+
+
+@pytest.mark.parametrize("quantity", ["5", 5.0, True])
+def test_restock_quantity_is_a_json_integer(client, operator, quantity):
+    voucher = SeckillVoucherFactory(organization=operator.organization, stock=3)
+    res = client.post(f"/api/v1/operator/vouchers/{voucher.pk}/restock", {"quantity": quantity}, format="json")
+    assert "quantity" in _error(res, 400)
+    voucher.refresh_from_db()
+    assert voucher.stock == 3
+
+
+def test_the_list_filters_by_status_and_refuses_an_unknown_one(client, operator):
+    listed = VoucherFactory(organization=operator.organization)
+    draft = VoucherFactory(organization=operator.organization, status=Voucher.Status.DRAFT)
+    assert [v["id"] for v in client.get("/api/v1/operator/vouchers?status=draft").json()] == [draft.pk]
+    assert [v["id"] for v in client.get("/api/v1/operator/vouchers?status=listed").json()] == [listed.pk]
+    details = _error(client.get("/api/v1/operator/vouchers?status=bogus"), 400)
+    assert "status" in details

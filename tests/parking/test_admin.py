@@ -245,3 +245,12 @@ def test_a_superuser_adds_a_lot_for_an_organization(client, operator):
     res = client.post("/admin/parking/lot/add/", _lot_form(name="Platform-made", organization=operator.organization.pk))
     assert res.status_code == 302, res.content.decode()[:2000]
     assert Lot.objects.get(name="Platform-made").organization == operator.organization
+
+
+def test_the_operator_sees_and_filters_unusual_plates(admin_web, lot):
+    stays.session_enter(lot=lot, plate="使014578", at=ago(30))
+    stays.session_enter(lot=lot, plate="粤B12345", at=ago(20))
+    listing = admin_web.get("/admin/parking/parkingsession/").content.decode()
+    assert "Embassy" in listing and "Mainland civil" in listing
+    flagged = admin_web.get("/admin/parking/parkingsession/?plate_kind__exact=embassy").content.decode()
+    assert "使014578" in flagged and "粤B12345" not in flagged

@@ -245,3 +245,31 @@ def test_pay_with_a_bad_body_is_400(cust_client, customer, lot, raw):
     _code(res, 400, "validation_error")
     payment.refresh_from_db()
     assert payment.status == "unpaid"
+
+
+@pytest.mark.parametrize("plate", ["使014578", "MA-12-34", "KA12345"])
+def test_vehicle_registration_keeps_the_mainland_rule_by_default(cust_client, plate):
+    res = cust_client.post("/api/v1/vehicles", {"plate": plate}, format="json")
+    _code(res, 400, "validation_error")
+    assert "粤B12345" in res.json()["error"]["details"]["plate"][0]
+    assert cust_client.get("/api/v1/vehicles").json() == []
+
+
+def test_vehicle_registration_takes_any_plate_when_the_rule_is_any(cust_client, settings):
+    settings.VEHICLE_PLATE_RULE = "any"
+    res = cust_client.post("/api/v1/vehicles", {"plate": "ma-12-34"}, format="json")
+    assert res.status_code == 201, res.content
+    assert res.json()["plate"] == "MA1234"
+    res = cust_client.post("/api/v1/vehicles", {"plate": "X" * 17}, format="json")
+    _code(res, 400, "validation_error")
+    assert "plate" in res.json()["error"]["details"]
+
+
+def test_an_unknown_plate_rule_is_a_configuration_error(customer, settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from parking.services.vehicles import vehicle_register
+
+    settings.VEHICLE_PLATE_RULE = "eu"
+    with pytest.raises(ImproperlyConfigured):
+        vehicle_register(user=customer, plate="粤B12345")

@@ -230,7 +230,7 @@ def test_full_lot_refuses_entry(op_client, operator):
     assert _enter(op_client, small, plate="粤B22222", minutes_ago=0).status_code == 201
 
 
-@pytest.mark.parametrize("plate", ["", "ABC123", "粤B1234", "粤BI2345", "x" * 40, None])
+@pytest.mark.parametrize("plate", ["", " · ", "x" * 17, "x" * 40, None, 12345])
 def test_bad_plates_are_400(op_client, lot, plate):
     res = op_client.post(
         f"/api/v1/operator/lots/{lot.pk}/entries", {"plate": plate, "at": ago(1).isoformat()}, format="json"
@@ -367,3 +367,78 @@ def test_a_small_car_tariff_that_contradicts_the_tariff_is_400(op_client):
     same = {**body, "name": "Same", "tariffs": {"small": TARIFF}}
     res = op_client.post("/api/v1/operator/lots", same, format="json")
     assert res.status_code == 201 and res.json()["tariff"]["first_price"] == TARIFF["first_price"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"capacity": "50"}, {"capacity": 50.0}, {"capacity": True}, {"grace_minutes": "20"}, {"grace_minutes": 20.0}],
+)
+def test_lot_quantities_are_json_integers(op_client, change):
+    body = {"name": "East", "capacity": 50, "tariff": TARIFF, **change}
+    err = _code(op_client.post("/api/v1/operator/lots", body, format="json"), 400, "validation_error")
+    assert set(change) <= set(err["details"])
+    assert not Lot.objects.filter(name="East").exists()
+
+
+@pytest.mark.parametrize("field", ["first_price", "unit_minutes"])
+@pytest.mark.parametrize("value", ["500", 500.0, True])
+def test_tariff_fields_are_json_integers(op_client, field, value):
+    body = {"name": "East", "capacity": 50, "tariff": {**TARIFF, field: value}}
+    err = _code(op_client.post("/api/v1/operator/lots", body, format="json"), 400, "validation_error")
+    assert field in err["details"]["tariff"]
+
+
+@pytest.mark.parametrize("kind", ["entries", "exits"])
+def test_a_camera_time_without_offset_is_refused(op_client, lot, kind):
+    naive = ago(5).astimezone().replace(tzinfo=None).isoformat()
+    err = _code(
+        op_client.post(f"/api/v1/operator/lots/{lot.pk}/{kind}", {"plate": "粤B12345", "at": naive}, format="json"),
+        400,
+        "validation_error",
+    )
+    assert "UTC offset" in err["details"]["at"][0]
+    assert not ParkingSession.objects.exists()
+
+
+def test_a_quote_without_offsets_is_refused(op_client, lot):
+    res = op_client.post(
+        f"/api/v1/operator/lots/{lot.pk}/quote",
+        {"entered_at": "2026-05-01T08:00:00", "exited_at": "2026-05-01T09:00:00+08:00"},
+        format="json",
+    )
+    assert "entered_at" in _code(res, 400, "validation_error")["details"]
+
+
+@pytest.mark.parametrize(
+    ("plate", "kind"),
+    [
+        ("使014578", "embassy"),
+        ("沪A1234领", "consulate"),
+        ("KA12345", "military"),
+        ("WJ粤12345", "armed_police"),
+        ("粤B临1234", "temporary"),
+        ("粤Z1234港", "hong_kong"),
+        ("MA-12-34", "macau"),
+        ("B MW 1234", "foreign"),
+    ],
+)
+def test_the_gate_takes_any_plate_the_camera_read_and_flags_the_unusual(op_client, lot, plate, kind):
+    res = op_client.post(
+        f"/api/v1/operator/lots/{lot.pk}/entries", {"plate": plate, "at": ago(30).isoformat()}, format="json"
+    )
+    assert res.status_code == 201, res.content
+    session = res.json()["session"]
+    assert (session["plate_kind"], session["plate_unusual"]) == (kind, True)
+    assert ParkingSession.objects.get(pk=session["id"]).plate_kind == kind
+    res = op_client.post(
+        f"/api/v1/operator/lots/{lot.pk}/exits", {"plate": plate.lower(), "at": ago(1).isoformat()}, format="json"
+    )
+    assert res.status_code == 200, res.content
+    assert res.json()["session"]["status"] == "closed" and res.json()["gate"] == "pay_required"
+
+
+def test_a_mainland_plate_is_not_flagged(op_client, lot):
+    res = op_client.post(
+        f"/api/v1/operator/lots/{lot.pk}/entries", {"plate": "粤B12345", "at": ago(5).isoformat()}, format="json"
+    )
+    assert (res.json()["session"]["plate_kind"], res.json()["session"]["plate_unusual"]) == ("mainland", False)

@@ -61,3 +61,48 @@ def test_a_plate_implies_its_vehicle_type(plate, vehicle_type):
     from parking.services.vehicles import default_vehicle_type
 
     assert default_vehicle_type(plate) == vehicle_type
+
+
+@pytest.mark.parametrize(
+    ("raw", "kind"),
+    [
+        ("粤B12345", "mainland"),
+        ("京AD12345", "mainland"),
+        ("苏E1234挂", "mainland"),
+        ("粤Z1234港", "hong_kong"),
+        ("粤ZA123澳", "macau"),
+        ("使014578", "embassy"),
+        ("沪A1234领", "consulate"),
+        ("KA·12345", "military"),
+        ("WJ粤12345", "armed_police"),
+        ("WJ 01 2345", "armed_police"),
+        ("粤B临1234", "temporary"),
+        ("临A12345", "temporary"),
+        ("AB 1234", "hong_kong"),
+        ("MA-12-34", "macau"),
+        ("B-MW 1234", "foreign"),
+        ("ABC123", "foreign"),
+    ],
+)
+def test_a_camera_takes_any_plate_and_says_what_kind_it_is(raw, kind):
+    from parking.plates import camera_plate, plate_kind
+
+    assert plate_kind(camera_plate(raw)) == kind
+
+
+@pytest.mark.parametrize("raw", ["", "   ", "·-.", "X" * 17, "粤B\x0712345"])
+def test_a_camera_plate_is_non_empty_printable_and_short(raw):
+    from config.errors import DomainError
+    from parking.plates import camera_plate
+
+    with pytest.raises(DomainError) as exc:
+        camera_plate(raw)
+    assert exc.value.code == "validation_error"
+
+
+def test_a_camera_plate_is_kept_as_read_but_for_spaces_separators_and_case():
+    from parking.plates import camera_plate
+
+    assert camera_plate(" wj粤 12345 ") == "WJ粤12345"
+    assert camera_plate("使 014·578") == "使014578"
+    assert camera_plate("x" * 16) == "X" * 16
