@@ -11,8 +11,10 @@ env = environ.Env()
 if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env")
 
-# Runtime data of the embedded default (SQLite file, Celery filesystem queue, beat schedule).
+# Runtime data (SQLite file, Celery filesystem queue, beat schedule). Made in every mode: real mode
+# keeps beat's file schedule there when the Redis scheduler is off.
 DATA_DIR = Path(env("DATA_DIR", default=str(BASE_DIR / "var")))
+DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 SECRET_KEY = env("SECRET_KEY", default="insecure-local-development-key-change-me-0123456789")
 DEBUG = env.bool("DEBUG", default=False)
@@ -101,18 +103,23 @@ CSP_REPORT_ONLY = env.bool("CSP_REPORT_ONLY", default=False)
 # and Celery processes can share one file.
 DATABASE_URL = env("DATABASE_URL", default="")
 DB_POOL_MAX = env.int("DB_POOL_MAX", default=10)
+# Seconds a request waits for a pooled connection (and for a new one to open) before it gives up:
+# while PostgreSQL is down or restarting the API answers 503 service_unavailable after this long
+# instead of holding the client (and a gunicorn thread) until the server is back.
+DB_POOL_TIMEOUT = env.float("DB_POOL_TIMEOUT", default=3.0)
+DB_CONNECT_TIMEOUT = env.int("DB_CONNECT_TIMEOUT", default=3)
 if DATABASE_URL:
     _db = env.db_url_config(DATABASE_URL)
     if _db["ENGINE"] == "django.db.backends.postgresql":
         _db.setdefault("OPTIONS", {})
+        _db["OPTIONS"].setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
         if env.bool("DB_POOL", default=True):
-            _db["OPTIONS"]["pool"] = {"min_size": 1, "max_size": DB_POOL_MAX, "timeout": 10}
+            _db["OPTIONS"]["pool"] = {"min_size": 1, "max_size": DB_POOL_MAX, "timeout": DB_POOL_TIMEOUT}
             _db["CONN_MAX_AGE"] = 0
         else:
             _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES = {"default": _db}
 else:
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
