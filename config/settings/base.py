@@ -191,6 +191,20 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# Beat. The embedded default keeps Celery's file scheduler (one beat, one machine). With Redis,
+# celery-redbeat keeps the schedule in Redis behind a lock: start a beat on every machine that may
+# have to run one; one holds the lock and sends, the others wait, and when the holder dies (its
+# lock not renewed for BEAT_LOCK_TIMEOUT seconds) one of them takes over from the last run times
+# stored in Redis, so each periodic task still runs once per period.
+BEAT_LOCK_TIMEOUT = env.int("BEAT_LOCK_TIMEOUT", default=30)
+if REDIS_URL and env.bool("BEAT_REDIS_SCHEDULER", default=True):
+    CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+    CELERY_REDBEAT_REDIS_URL = env("REDBEAT_REDIS_URL", default=REDIS_URL)
+    CELERY_REDBEAT_REDIS_OPTIONS = {"retry_period": BEAT_LOCK_TIMEOUT}
+    CELERY_REDBEAT_KEY_PREFIX = env("REDBEAT_KEY_PREFIX", default="redbeat:")
+    CELERY_REDBEAT_LOCK_TIMEOUT = BEAT_LOCK_TIMEOUT
+    # The holder renews the lock at least this often (each beat tick), well inside its timeout.
+    CELERY_BEAT_MAX_LOOP_INTERVAL = max(1, BEAT_LOCK_TIMEOUT // 5)
 
 # --- Auth, i18n, static -------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
