@@ -41,7 +41,8 @@ def free_port() -> int:
 
 def wait_until(predicate: Callable[[], object], *, timeout: float, what: str, interval: float = 0.1):
     """Poll `predicate` until it returns something truthy (returned) or `timeout` seconds pass
-    (AssertionError naming `what`). An exception from the predicate counts as "not yet"."""
+    (AssertionError naming `what`). An exception from the predicate counts as "not yet", except
+    an AssertionError: the predicate saw something that will not get better (a process died)."""
     deadline = time.monotonic() + timeout
     last_error: BaseException | None = None
     while True:
@@ -49,6 +50,8 @@ def wait_until(predicate: Callable[[], object], *, timeout: float, what: str, in
             value = predicate()
             if value:
                 return value
+        except AssertionError:
+            raise
         except Exception as exc:  # a server still starting, a connection refused: not yet
             last_error = exc
         if time.monotonic() >= deadline:
@@ -66,7 +69,7 @@ class Proc:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         self.name = name
         self.log_path = LOG_DIR / f"{name}.log"
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self._log = open(self.log_path, "ab")
         self._log.write(f"\n--- {time.strftime('%H:%M:%S')} {' '.join(cmd)}\n".encode())
         self._log.flush()
         self.proc = subprocess.Popen(
@@ -262,7 +265,9 @@ def product_env(*, database_url: str, redis_url: str, **overrides: str) -> dict[
 def python(env: dict, code: str, *, timeout: float = 180) -> object:
     """Run `code` in a Django process of the drill's product; the code sets `result`, returned
     from JSON."""
-    script = "import json, django\ndjango.setup()\nresult = None\n" + code + "\nprint('\\nRESULT ' + json.dumps(result))"
+    script = (
+        "import json, django\ndjango.setup()\nresult = None\n" + code + "\nprint('\\nRESULT ' + json.dumps(result))"
+    )
     res = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
     )
@@ -333,9 +338,7 @@ for i in range({vouchers}):
 
 def make_sale(env: dict, *, stock: int, limit: int, vouchers: int = 1, threshold: int = 0, tag: str = "") -> list[int]:
     tag = tag or uuid.uuid4().hex[:6]
-    return python(
-        env, SALE_SETUP.format(tag=tag, stock=stock, limit=limit, vouchers=vouchers, threshold=threshold)
-    )  # type: ignore[return-value]
+    return python(env, SALE_SETUP.format(tag=tag, stock=stock, limit=limit, vouchers=vouchers, threshold=threshold))  # type: ignore[return-value]
 
 
 def make_buyers(env: dict, count: int, prefix: str = "buyer") -> list[str]:
@@ -474,7 +477,8 @@ for v in Voucher.objects.filter(pk__in=ids).order_by("pk"):
         "id": v.pk, "initial": v.initial_stock, "stock": v.stock, "sold_count": v.sold_count,
         "live": live.count(), "max_per_user": per_user["n"] if per_user else 0, "limit": v.per_user_limit,
         "gate_stock": gate_stock, "pending": gate.client().hlen(gate.keys(v.pk).pending),
-        "failed": dict(Counter(Order.objects.filter(voucher=v, status="failed").values_list("failure_code", flat=True))),
+        "failed": dict(Counter(
+            Order.objects.filter(voucher=v, status="failed").values_list("failure_code", flat=True))),
     }})
 rows = dict(Order.objects.filter(pk__in=accepted).values_list("id", "status"))
 codes = dict(Order.objects.filter(pk__in=accepted, status="failed").values_list("id", "failure_code"))
