@@ -404,8 +404,9 @@ class Sale:
 
     def _attempt(self, n: int, start_at: float) -> None:
         time.sleep(max(0.0, start_at - time.monotonic()))  # the attempt's place in the sale's timeline
-        token = self.tokens[n % len(self.tokens)]
-        voucher_id = self.voucher_ids[n % len(self.voucher_ids)]
+        buyer = (n // self.attempts) % len(self.tokens)  # a buyer's attempts come close together
+        token = self.tokens[buyer]
+        voucher_id = self.voucher_ids[buyer % len(self.voucher_ids)]
         path = f"/api/v1/vouchers/{voucher_id}/purchase"
         key = f"drill-{uuid.uuid4()}"
         give_up = time.monotonic() + self.retry_for
