@@ -161,6 +161,11 @@ else:
 # straight through the database guard. Defaults to redis whenever Redis is configured.
 SECKILL_GATE = env("SECKILL_GATE", default="redis" if REDIS_URL else "db")
 SECKILL_KEY_PREFIX = env("SECKILL_KEY_PREFIX", default="sk")
+# The gate may live on a Redis of its own, or on a Redis Cluster (every key of one voucher shares
+# a hash tag, so each script runs on one shard): SECKILL_REDIS_URL names it (any node of a
+# cluster); REDIS_URL stays the broker and the cache.
+SECKILL_REDIS_URL = env("SECKILL_REDIS_URL", default="")
+SECKILL_REDIS_CLUSTER = env.bool("SECKILL_REDIS_CLUSTER", default=False)
 
 # --- Celery ------------------------------------------------------------------------------------
 if REDIS_URL:

@@ -48,13 +48,19 @@ class Drill:
         self.procs.append(proc)
         return proc, port
 
-    def worker(self, name: str = "worker", **kw) -> harness.Proc:
-        proc = harness.worker(self.env, name=f"{self.dbname}-{name}", **kw)
+    def worker(self, name: str = "worker", **kw) -> harness.Supervised:
+        """An intake worker under a supervisor (restarted when it exits, never when killed by
+        the drill on purpose: the drill's SIGKILL is a crash the supervisor also answers)."""
+        proc = harness.Supervised(lambda n: harness.worker(self.env, name=f"{self.dbname}-{name}-{n}", **kw))
         self.procs.append(proc)
         return proc
 
-    def beat(self, name: str = "beat") -> harness.Proc:
-        proc = harness.beat(self.env, name=f"{self.dbname}-{name}")
+    def restarts(self) -> int:
+        return sum(p.restarts for p in self.procs if isinstance(p, harness.Supervised))
+
+    def beat(self, name: str = "beat") -> harness.Supervised:
+        """A beat under a supervisor: beat too exits when Redis goes away under its lock."""
+        proc = harness.Supervised(lambda n: harness.beat(self.env, name=f"{self.dbname}-{name}-{n}"))
         self.procs.append(proc)
         return proc
 

@@ -30,7 +30,7 @@ SPREAD = 10.0  # seconds over which the attempts start
 RESULTS = harness.LOG_DIR / "results.jsonl"
 
 
-def _record(name: str, started: float, sale: harness.Sale, report: dict, **extra) -> None:
+def _record(name: str, drill, started: float, sale: harness.Sale, report: dict, **extra) -> None:
     harness.LOG_DIR.mkdir(parents=True, exist_ok=True)
     row = {
         "drill": name,
@@ -43,6 +43,7 @@ def _record(name: str, started: float, sale: harness.Sale, report: dict, **extra
         "stock": sum(v["initial"] for v in report["vouchers"]),
         "failed": [v["failed"] for v in report["vouchers"]],
         "alerts": report["alerts"],
+        "supervisor_restarts": drill.restarts(),
         **extra,
     }
     with RESULTS.open("a") as out:
@@ -103,12 +104,11 @@ def test_intake_worker_killed_mid_intake(make_drill):
 
     def fault(sale, ids):
         harness.wait_until(lambda: drill.written(ids) >= 20, timeout=120, what="the intake writing orders")
-        worker.kill()  # SIGKILL to the whole worker (main process and its pool): unacked messages stay
-        drill.worker("worker-after")
+        worker.kill()  # SIGKILL to the whole worker (main process and its pool); its supervisor restarts it
 
     ids, sale = _sell(drill, ports, fault=fault)
     report = _promise(drill, ids, sale, allow_503=False)
-    _record("intake worker SIGKILLed mid-intake", started, sale, report)
+    _record("intake worker SIGKILLed mid-intake", drill, started, sale, report)
 
 
 def test_redis_stopped_gracefully_and_restarted_mid_sale(make_drill):
@@ -124,7 +124,7 @@ def test_redis_stopped_gracefully_and_restarted_mid_sale(make_drill):
 
     ids, sale = _sell(drill, ports, fault=fault)
     report = _promise(drill, ids, sale, allow_503=True)
-    _record("Redis SHUTDOWN and restart mid-sale (AOF everysec)", started, sale, report)
+    _record("Redis SHUTDOWN and restart mid-sale (AOF everysec)", drill, started, sale, report)
 
 
 def test_redis_killed_mid_sale_loses_no_accepted_order_with_appendfsync_always(make_drill):
@@ -142,7 +142,7 @@ def test_redis_killed_mid_sale_loses_no_accepted_order_with_appendfsync_always(m
     report = _promise(drill, ids, sale, allow_503=True)
     # Zero loss: every order answered 202 is written (settled above), none given up as lost.
     assert "intake_failed" not in report["alerts"], report["alerts"]
-    _record("Redis SIGKILL and restart mid-sale (AOF always)", started, sale, report)
+    _record("Redis SIGKILL and restart mid-sale (AOF always)", drill, started, sale, report)
 
 
 def test_postgres_restarted_mid_sale(make_drill):
@@ -158,7 +158,7 @@ def test_postgres_restarted_mid_sale(make_drill):
 
     ids, sale = _sell(drill, ports, fault=fault)
     report = _promise(drill, ids, sale, allow_503=True)
-    _record("PostgreSQL crash (immediate stop) and restart mid-sale", started, sale, report)
+    _record("PostgreSQL crash (immediate stop) and restart mid-sale", drill, started, sale, report)
 
 
 def test_every_broker_message_delivered_twice(make_drill):
@@ -167,14 +167,7 @@ def test_every_broker_message_delivered_twice(make_drill):
     started = time.monotonic()
     drill = make_drill()
     port = drill.web()[1]
-    drill.procs.append(
-        harness.Proc(
-            f"{drill.dbname}-worker",
-            [str(harness.VENV_BIN / "celery"), "-A", "config", "worker", "--loglevel", "INFO", "-Q", "dup"]
-            + ["--concurrency", "2", "--without-gossip", "--without-mingle", "-n", f"dup-{drill.dbname}@%h"],
-            env=drill.env,
-        )
-    )
+    drill.worker(queues="dup")
     drill.beat()
     stop = threading.Event()
     relayed = Counter()
@@ -184,7 +177,7 @@ def test_every_broker_message_delivered_twice(make_drill):
         while not stop.is_set():
             try:
                 item = r.brpop(["celery"], timeout=1)
-            except Exception:  # noqa: BLE001 - the relay outlives nothing but its stop event
+            except Exception:
                 continue
             if item is None:
                 continue
@@ -203,7 +196,7 @@ def test_every_broker_message_delivered_twice(make_drill):
         stop.set()
         thread.join(5)
     assert relayed["seckill.tasks.intake_orders"] > 0 and relayed["seckill.tasks.reconcile_all"] > 0, relayed
-    _record("every broker message delivered twice", started, sale, report, relayed=dict(relayed))
+    _record("every broker message delivered twice", drill, started, sale, report, relayed=dict(relayed))
 
 
 def test_two_beats_at_once(make_drill):
@@ -214,7 +207,7 @@ def test_two_beats_at_once(make_drill):
     report = _promise(drill, ids, sale, allow_503=False)
     sending = [b.name for b in beats if "Sending due task" in b.log_path.read_text(errors="replace")]
     assert len(sending) == 1, f"beats that sent tasks: {sending}"
-    _record("two beats at once (redbeat lock)", started, sale, report, beats_sending=len(sending))
+    _record("two beats at once (redbeat lock)", drill, started, sale, report, beats_sending=len(sending))
 
 
 def _children(pid: int) -> list[int]:
@@ -249,6 +242,7 @@ def test_web_process_killed_mid_request(make_drill):
     report = _promise(drill, ids, sale, allow_503=False, allow_no_answer=True)
     _record(
         "a gunicorn worker SIGKILLed mid-request",
+        drill,
         started,
         sale,
         report,
@@ -262,4 +256,4 @@ def test_two_web_instances_and_two_workers_share_one_database(make_drill):
     ports, _, _ = _stack(drill, webs=2, workers=2)
     ids, sale = _sell(drill, ports, vouchers=2)
     report = _promise(drill, ids, sale, allow_503=False)
-    _record("two gunicorn instances, two intake workers, one database", started, sale, report)
+    _record("two gunicorn instances, two intake workers, one database", drill, started, sale, report)
