@@ -102,13 +102,17 @@ def test_intake_worker_killed_mid_intake(make_drill):
     drill = make_drill()
     ports, (worker,), _ = _stack(drill)
 
+    at_kill = {}
+
     def fault(sale, ids):
         harness.wait_until(lambda: drill.written(ids) >= 20, timeout=120, what="the intake writing orders")
         worker.kill()  # SIGKILL to the whole worker (main process and its pool); its supervisor restarts it
+        at_kill.update(answers=sale.count(), written=drill.written(ids))
 
     ids, sale = _sell(drill, ports, fault=fault)
     report = _promise(drill, ids, sale, allow_503=False)
-    _record("intake worker SIGKILLed mid-intake", drill, started, sale, report)
+    assert at_kill["written"] < len(sale.accepted()), at_kill  # the kill came with orders still to write
+    _record("intake worker SIGKILLed mid-intake", drill, started, sale, report, at_kill=at_kill)
 
 
 def test_redis_stopped_gracefully_and_restarted_mid_sale(make_drill):
@@ -233,10 +237,14 @@ def test_web_process_killed_mid_request(make_drill):
     killed = []
 
     def fault(sale, ids):
-        _under_way(sale)
-        victim = harness.wait_until(lambda: _children(web.pid)[:1], timeout=10, what="a gunicorn worker")[0]
-        os.kill(victim, signal.SIGKILL)
-        killed.append(victim)
+        # Five times over the sale: a request is in flight in a worker only part of the time.
+        for share in (0.2, 0.3, 0.4, 0.5, 0.6):
+            _under_way(sale, share)
+            workers = harness.wait_until(
+                lambda: [p for p in _children(web.pid) if p not in killed], timeout=30, what="a live gunicorn worker"
+            )
+            os.kill(workers[0], signal.SIGKILL)
+            killed.append(workers[0])
 
     ids, sale = _sell(drill, [port], fault=fault)
     report = _promise(drill, ids, sale, allow_503=False, allow_no_answer=True)
@@ -246,6 +254,7 @@ def test_web_process_killed_mid_request(make_drill):
         started,
         sale,
         report,
+        workers_killed=len(killed),
         no_answer=sum(1 for a in sale.answers if a.status == 0),
     )
 
