@@ -33,10 +33,14 @@ VENV_BIN = Path(sys.executable).parent
 LOG_DIR = ROOT / "test-output" / "drills"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def free_port(below: int = 65536) -> int:
+    """A free loopback port under `below` (a Redis Cluster node also needs port + 10000)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port < below:
+            return port
 
 
 def wait_until(predicate: Callable[[], object], *, timeout: float, what: str, interval: float = 0.1):
@@ -231,7 +235,7 @@ class RedisServer:
     def __init__(self, name: str = "redis", *, appendfsync: str | None = None, extra: list[str] | None = None):
         self.name = name
         self.dir = Path(tempfile.mkdtemp(prefix=f"drill-{name}-"))
-        self.port = free_port()
+        self.port = free_port(below=55535)  # room for a cluster bus port (port + 10000)
         self.appendfsync = appendfsync
         self.extra = extra or []
         self.proc: Proc | None = None

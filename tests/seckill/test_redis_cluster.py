@@ -39,7 +39,7 @@ def cluster():
         )
         for node in nodes:
             wait_until(
-                lambda node=node: "cluster_state:ok" in node.client().execute_command("CLUSTER INFO"),
+                lambda node=node: node.client().cluster("info").get("cluster_state") == "ok",
                 timeout=30,
                 what=f"cluster node {node.port} ready",
             )
