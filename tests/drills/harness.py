@@ -373,7 +373,9 @@ from datetime import timedelta
 from django.utils import timezone
 from accounts.services import operator_create
 from coupons.services import voucher_create
-op = operator_create(organization_name="Drill Parking {tag}", username="drill-op-{tag}", password="Parking-gates-open-77")
+op = operator_create(
+    organization_name="Drill Parking {tag}", username="drill-op-{tag}", password="Parking-gates-open-77"
+)
 now = timezone.now()
 result = []
 for i in range({vouchers}):

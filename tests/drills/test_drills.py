@@ -200,6 +200,8 @@ def test_every_broker_message_delivered_twice(make_drill):
         stop.set()
         thread.join(5)
     assert relayed["seckill.tasks.intake_orders"] > 0 and relayed["seckill.tasks.reconcile_all"] > 0, relayed
+    # One crossing of the threshold, one alert, however many times its task was delivered.
+    assert report["alerts"].get("low_stock") == 1, report["alerts"]
     _record("every broker message delivered twice", drill, started, sale, report, relayed=dict(relayed))
 
 
