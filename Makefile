@@ -1,5 +1,6 @@
 # make run   - install, migrate, load demo data once, serve web + Celery worker + beat
 # make test  - ruff + the whole test suite against PostgreSQL and Redis (see README)
+# make drill - the fault drills alone (tests/drills; also part of make test)
 # make bench - the purchase-path benchmark (real mode)
 # make api-docs - regenerate docs/API.md from the OpenAPI schema
 SHELL := /bin/bash
@@ -11,7 +12,7 @@ export PORT
 # `make run`: every process (gunicorn workers, Celery's pool) writes its metrics here; emptied at each start.
 run: export PROMETHEUS_MULTIPROC_DIR ?= $(or $(DATA_DIR),var)/prometheus
 
-.PHONY: run test lint bench install install-dev messages clean api-docs
+.PHONY: run test drill lint bench install install-dev messages clean api-docs
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +43,9 @@ test: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest
+
+drill: install-dev
+	$(VENV)/bin/pytest -m drill -v
 
 bench: install-dev
 	$(PY) tests/perf/bench.py

@@ -4,11 +4,12 @@
 import functools
 import hashlib
 import json
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -17,6 +18,8 @@ from config.api import exception_handler
 from config.errors import DomainError
 
 from .models import IdempotencyRecord
+
+log = logging.getLogger("parkmarket.api")
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 # A claim older than this without an answer belongs to a request whose worker died (killed, out of
@@ -88,17 +91,32 @@ def idempotent(view_method: Callable) -> Callable:
         except exceptions.APIException as exc:
             response = exception_handler(exc, {"view": self})
         except BaseException:
-            record.delete()  # nothing was answered: let a retry run the request again
+            _let_go(record)  # nothing was answered: let a retry run the request again
             raise
         if response.status_code >= 500:
-            record.delete()
+            _let_go(record)
             return response
-        IdempotencyRecord.objects.filter(pk=record.pk).update(
-            status_code=response.status_code, response_body=_storable(response.data)
-        )
+        try:
+            IdempotencyRecord.objects.filter(pk=record.pk).update(
+                status_code=response.status_code, response_body=_storable(response.data)
+            )
+        except DatabaseError:
+            # The work is done (the database may have dropped just after it): the caller gets its
+            # answer, not an error. The claim stays unanswered, so a retry with this key is told
+            # the request is still being processed (409) and never runs it a second time.
+            log.exception("idempotency answer not stored for key %r; the claim stays", key)
         return response
 
     return wrapper
+
+
+def _let_go(record) -> None:
+    """Drop the claim of a request that answered nothing. When the database itself is what failed,
+    the claim may stay: a retry then waits IDEMPOTENCY_STALE_SECONDS, never runs the work twice."""
+    try:
+        record.delete()
+    except DatabaseError:
+        log.warning("idempotency claim %s not released (database unavailable)", record.pk)
 
 
 def _storable(data: Any) -> Any:

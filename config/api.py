@@ -97,14 +97,15 @@ def exception_handler(exc: Exception, context: dict) -> Response:
             status_code = 401
         set_rollback()
         return Response(error_body(code, message, details), status=status_code, headers=headers)
-    if _is_backend_outage(exc):
-        # Redis or the broker is unreachable: a temporary outage, not a bug. The caller may retry.
+    if is_backend_outage(exc):
+        # PostgreSQL, Redis or the broker is unreachable: a temporary outage, not a bug. The caller
+        # may retry (with the same Idempotency-Key: an answered request is never run twice).
         log.error("backend unavailable in %s: %r", context.get("view").__class__.__name__, exc)
         set_rollback()
         return Response(
-            error_body("service_unavailable", "The service is briefly unavailable; please retry shortly."),
+            error_body("service_unavailable", OUTAGE_MESSAGE),
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": "5"},
+            headers={"Retry-After": OUTAGE_RETRY_AFTER},
         )
     log.exception("unhandled error in %s", context.get("view").__class__.__name__)
     set_rollback()
@@ -114,15 +115,42 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     )
 
 
-def _is_backend_outage(exc: Exception) -> bool:
+OUTAGE_MESSAGE = "The service is briefly unavailable; please retry shortly."
+OUTAGE_RETRY_AFTER = "5"
+
+
+def is_backend_outage(exc: BaseException | None) -> bool:
+    """True for an error that says a server the product depends on cannot be reached right now:
+    PostgreSQL gone or restarting (Django's OperationalError / InterfaceError, a pool that found
+    no connection within DB_POOL_TIMEOUT), Redis, or the broker. Such a request is answered 503
+    `service_unavailable`, never 500: nothing is wrong with it, and a retry may succeed.
+    Django's OperationalError also covers a few statement errors (a lock timeout, a cancelled
+    query); those too are transient, and a retry is the right advice."""
+    import psycopg
     import redis
+    from django.db import InterfaceError, OperationalError
     from kombu.exceptions import OperationalError as BrokerError
 
-    return isinstance(exc, redis.ConnectionError | redis.TimeoutError | BrokerError)
+    return isinstance(
+        exc,
+        OperationalError
+        | InterfaceError
+        | psycopg.OperationalError
+        | psycopg.InterfaceError
+        | redis.ConnectionError
+        | redis.TimeoutError
+        | BrokerError,
+    )
 
 
 def json_not_found(request, exception=None):
     return JsonResponse(error_body("not_found", "Not found."), status=404)
+
+
+def json_service_unavailable(request):
+    return JsonResponse(
+        error_body("service_unavailable", OUTAGE_MESSAGE), status=503, headers={"Retry-After": OUTAGE_RETRY_AFTER}
+    )
 
 
 def json_server_error(request):

@@ -17,11 +17,31 @@ app.autodiscover_tasks()
 metrics.connect_celery_signals()
 tracing.connect_celery_signals()
 
+
+@app.on_after_configure.connect
+def _beat_scheduler(sender, **kwargs) -> None:
+    """celery-redbeat reads its options by their own names (redbeat_*), not through the CELERY_
+    namespace: copy them from the settings (config/settings/base.py, "Beat")."""
+    from django.conf import settings
+
+    if getattr(settings, "CELERY_BEAT_SCHEDULER", "") == "redbeat.RedBeatScheduler":
+        sender.conf.update(
+            redbeat_redis_url=settings.CELERY_REDBEAT_REDIS_URL,
+            redbeat_redis_options=settings.CELERY_REDBEAT_REDIS_OPTIONS,
+            redbeat_key_prefix=settings.CELERY_REDBEAT_KEY_PREFIX,
+            redbeat_lock_timeout=settings.CELERY_REDBEAT_LOCK_TIMEOUT,
+        )
+
+
+def _seconds(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
 app.conf.beat_schedule = {
     # Unpaid coupon orders whose payment window closed: expire them, stock comes back.
-    "orders-expire-due": {"task": "orders.tasks.expire_due_orders", "schedule": 15.0},
+    "orders-expire-due": {"task": "orders.tasks.expire_due_orders", "schedule": _seconds("ORDERS_EXPIRE_SECONDS", 15)},
     # Redis gate vs database: repair drift, report any oversell.
-    "seckill-reconcile": {"task": "seckill.tasks.reconcile_all", "schedule": 60.0},
+    "seckill-reconcile": {"task": "seckill.tasks.reconcile_all", "schedule": _seconds("SECKILL_RECONCILE_SECONDS", 60)},
     # Parking debts that a top-up or an exit should have settled but did not.
     "parking-sweep-debts": {"task": "parking.tasks.sweep_open_debts", "schedule": 300.0},
     # Low-stock thresholds crossed without an alert (the purchase path also triggers it at once).

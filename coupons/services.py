@@ -257,19 +257,24 @@ def low_stock_scan() -> int:
 
 
 def low_stock_notify(*, voucher_id: int) -> Alert | None:
-    voucher = Voucher.objects.select_related("organization").get(pk=voucher_id)
-    if voucher.low_stock_alerted_at is None:
-        return None  # restocked before the notification ran
-    since = voucher.low_stock_alerted_at
-    if Alert.objects.filter(voucher=voucher, kind=Alert.Kind.LOW_STOCK, created_at__gte=since).exists():
-        return None  # this crossing was notified already (a task delivered twice)
-    return alert_raise(
-        organization_id=voucher.organization_id,
-        voucher_id=voucher.pk,
-        kind=Alert.Kind.LOW_STOCK,
-        message=f"“{voucher.title}” is running low: {voucher.stock} left (threshold {voucher.low_stock_threshold}).",
-        details={"stock": voucher.stock, "threshold": voucher.low_stock_threshold},
-    )
+    # The voucher's row lock serialises two deliveries of the same task running at once (a broker
+    # redelivery, two workers): the second sees the first's alert instead of raising another.
+    with transaction.atomic():
+        voucher = Voucher.objects.select_for_update(of=("self",)).select_related("organization").get(pk=voucher_id)
+        if voucher.low_stock_alerted_at is None:
+            return None  # restocked before the notification ran
+        since = voucher.low_stock_alerted_at
+        if Alert.objects.filter(voucher=voucher, kind=Alert.Kind.LOW_STOCK, created_at__gte=since).exists():
+            return None  # this crossing was notified already (a task delivered twice)
+        return alert_raise(
+            organization_id=voucher.organization_id,
+            voucher_id=voucher.pk,
+            kind=Alert.Kind.LOW_STOCK,
+            message=(
+                f"“{voucher.title}” is running low: {voucher.stock} left (threshold {voucher.low_stock_threshold})."
+            ),
+            details={"stock": voucher.stock, "threshold": voucher.low_stock_threshold},
+        )
 
 
 def alerts_acknowledge(*, alert_ids: list[int], user) -> int:

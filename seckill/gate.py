@@ -69,18 +69,30 @@ def enabled() -> bool:
     return bool(settings.REDIS_URL) and settings.SECKILL_GATE == "redis"
 
 
+def clustered() -> bool:
+    return bool(getattr(settings, "SECKILL_REDIS_CLUSTER", False))
+
+
 def client():
-    """One connection pool per process (the URL is read from settings, so tests can switch)."""
-    url = settings.REDIS_URL
+    """One connection pool per process (the URL is read from settings, so tests can switch): the
+    gate's own Redis (SECKILL_REDIS_URL) when set, else REDIS_URL; a Redis Cluster client when
+    SECKILL_REDIS_CLUSTER is on (any node's address: the client discovers the others)."""
+    url = getattr(settings, "SECKILL_REDIS_URL", "") or settings.REDIS_URL
+    cluster = clustered()
     cached = _state.get("client")
-    if cached is not None and _state.get("url") == url:
+    if cached is not None and _state.get("url") == (url, cluster):
         return cached
     with _lock:
-        if _state.get("url") != url or _state.get("client") is None:
-            import redis
+        if _state.get("url") != (url, cluster) or _state.get("client") is None:
+            if cluster:
+                from redis.cluster import RedisCluster
 
-            c = redis.Redis.from_url(url, decode_responses=True, socket_timeout=5, health_check_interval=30)
-            _state.update(client=c, url=url, scripts=_Scripts(c))
+                c = RedisCluster.from_url(url, decode_responses=True, socket_timeout=5)
+            else:
+                import redis
+
+                c = redis.Redis.from_url(url, decode_responses=True, socket_timeout=5, health_check_interval=30)
+            _state.update(client=c, url=(url, cluster), scripts=_Scripts(c))
     return _state["client"]
 
 
@@ -144,8 +156,17 @@ def peek(voucher_id: int) -> tuple[dict[str, str], int | None]:
 
 def take_and_index(*, voucher_id: int, user_id: int, order_id: uuid.UUID, now_ms: int) -> tuple[int, int]:
     """The purchase script and the order's index key in one round trip. The index is written
-    whatever the answer (refusals after the peek are rare) and removed when the script refused."""
+    whatever the answer (refusals after the peek are rare) and removed when the script refused.
+
+    On Redis Cluster the index key (found by order id alone) lives in another slot than the
+    voucher's keys, so the two cannot share a pipeline with the script: the script runs first (on
+    the voucher's shard), and the index is written only for an accepted order."""
     k = keys(voucher_id)
+    if clustered():
+        code, n = scripts().purchase(keys=[k.stock, k.buyers, k.meta, k.pending], args=[user_id, str(order_id), now_ms])
+        if int(code) == OK:
+            client().set(order_index_key(order_id), f"{voucher_id}:{user_id}:{now_ms}", ex=ORDER_INDEX_TTL)
+        return int(code), int(n)
     pipe = client().pipeline(transaction=False)
     scripts().purchase(keys=[k.stock, k.buyers, k.meta, k.pending], args=[user_id, str(order_id), now_ms], client=pipe)
     pipe.set(order_index_key(order_id), f"{voucher_id}:{user_id}:{now_ms}", ex=ORDER_INDEX_TTL)

@@ -11,8 +11,10 @@ env = environ.Env()
 if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env")
 
-# Runtime data of the embedded default (SQLite file, Celery filesystem queue, beat schedule).
+# Runtime data (SQLite file, Celery filesystem queue, beat schedule). Made in every mode: real mode
+# keeps beat's file schedule there when the Redis scheduler is off.
 DATA_DIR = Path(env("DATA_DIR", default=str(BASE_DIR / "var")))
+DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 SECRET_KEY = env("SECRET_KEY", default="insecure-local-development-key-change-me-0123456789")
 DEBUG = env.bool("DEBUG", default=False)
@@ -107,18 +109,23 @@ VEHICLE_PLATE_RULE = env.str("VEHICLE_PLATE_RULE", default="cn")
 # and Celery processes can share one file.
 DATABASE_URL = env("DATABASE_URL", default="")
 DB_POOL_MAX = env.int("DB_POOL_MAX", default=10)
+# Seconds a request waits for a pooled connection (and for a new one to open) before it gives up:
+# while PostgreSQL is down or restarting the API answers 503 service_unavailable after this long
+# instead of holding the client (and a gunicorn thread) until the server is back.
+DB_POOL_TIMEOUT = env.float("DB_POOL_TIMEOUT", default=3.0)
+DB_CONNECT_TIMEOUT = env.int("DB_CONNECT_TIMEOUT", default=3)
 if DATABASE_URL:
     _db = env.db_url_config(DATABASE_URL)
     if _db["ENGINE"] == "django.db.backends.postgresql":
         _db.setdefault("OPTIONS", {})
+        _db["OPTIONS"].setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
         if env.bool("DB_POOL", default=True):
-            _db["OPTIONS"]["pool"] = {"min_size": 1, "max_size": DB_POOL_MAX, "timeout": 10}
+            _db["OPTIONS"]["pool"] = {"min_size": 1, "max_size": DB_POOL_MAX, "timeout": DB_POOL_TIMEOUT}
             _db["CONN_MAX_AGE"] = 0
         else:
             _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES = {"default": _db}
 else:
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
@@ -160,6 +167,11 @@ else:
 # straight through the database guard. Defaults to redis whenever Redis is configured.
 SECKILL_GATE = env("SECKILL_GATE", default="redis" if REDIS_URL else "db")
 SECKILL_KEY_PREFIX = env("SECKILL_KEY_PREFIX", default="sk")
+# The gate may live on a Redis of its own, or on a Redis Cluster (every key of one voucher shares
+# a hash tag, so each script runs on one shard): SECKILL_REDIS_URL names it (any node of a
+# cluster); REDIS_URL stays the broker and the cache.
+SECKILL_REDIS_URL = env("SECKILL_REDIS_URL", default="")
+SECKILL_REDIS_CLUSTER = env.bool("SECKILL_REDIS_CLUSTER", default=False)
 
 # --- Celery ------------------------------------------------------------------------------------
 if REDIS_URL:
@@ -190,6 +202,20 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# Beat. The embedded default keeps Celery's file scheduler (one beat, one machine). With Redis,
+# celery-redbeat keeps the schedule in Redis behind a lock: start a beat on every machine that may
+# have to run one; one holds the lock and sends, the others wait, and when the holder dies (its
+# lock not renewed for BEAT_LOCK_TIMEOUT seconds) one of them takes over from the last run times
+# stored in Redis, so each periodic task still runs once per period.
+BEAT_LOCK_TIMEOUT = env.int("BEAT_LOCK_TIMEOUT", default=30)
+if REDIS_URL and env.bool("BEAT_REDIS_SCHEDULER", default=True):
+    CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+    CELERY_REDBEAT_REDIS_URL = env("REDBEAT_REDIS_URL", default=REDIS_URL)
+    CELERY_REDBEAT_REDIS_OPTIONS = {"retry_period": BEAT_LOCK_TIMEOUT}
+    CELERY_REDBEAT_KEY_PREFIX = env("REDBEAT_KEY_PREFIX", default="redbeat:")
+    CELERY_REDBEAT_LOCK_TIMEOUT = BEAT_LOCK_TIMEOUT
+    # The holder renews the lock at least this often (each beat tick), well inside its timeout.
+    CELERY_BEAT_MAX_LOOP_INTERVAL = max(1, BEAT_LOCK_TIMEOUT // 5)
 
 # --- Auth, i18n, static -------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

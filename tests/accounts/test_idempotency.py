@@ -117,3 +117,29 @@ def test_an_answer_quoting_a_nul_character_is_stored_and_replayed():
     assert first.status_code == again.status_code == 400
     assert again.json()["error"]["message"] == "a\ufffdb is not valid"
     assert len(CALLS) == 1
+
+
+@pytest.mark.django_db
+def test_a_finished_request_keeps_its_answer_when_the_database_drops_before_it_is_stored(monkeypatch):
+    """The work is done; storing the answer fails (PostgreSQL went away): the client still gets
+    the answer, and a retry with the key is told the request is being processed, never runs twice."""
+    from django.db import OperationalError
+    from django.db.models import QuerySet
+
+    from accounts.models import IdempotencyRecord
+
+    client = auth_client(UserFactory())
+    real_update = QuerySet.update
+
+    def update(self, **kwargs):
+        if self.model is IdempotencyRecord and "status_code" in kwargs:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real_update(self, **kwargs)
+
+    monkeypatch.setattr(QuerySet, "update", update)
+    first = client.post("/api/v1/count", {"x": 1}, format="json", HTTP_IDEMPOTENCY_KEY="drop")
+    assert first.status_code == 201 and first.json() == {"n": 1}
+    monkeypatch.setattr(QuerySet, "update", real_update)
+    retry = client.post("/api/v1/count", {"x": 1}, format="json", HTTP_IDEMPOTENCY_KEY="drop")
+    assert retry.status_code == 409 and retry.json()["error"]["code"] == "idempotency_conflict"
+    assert len(CALLS) == 1

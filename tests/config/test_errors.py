@@ -105,3 +105,60 @@ def test_unparsable_body_details_are_lists_of_messages_like_every_validation_err
     _assert_error(res, 400, "validation_error")
     messages = res.json()["error"]["details"]["non_field_errors"]
     assert isinstance(messages, list) and all(isinstance(m, str) for m in messages)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        "django.db.OperationalError",
+        "django.db.InterfaceError",
+        "psycopg_pool.PoolTimeout",
+    ],
+)
+def test_database_outage_in_the_api_is_503_not_500(api, monkeypatch, error):
+    """PostgreSQL down or restarting (or a pool with no connection to give) is a temporary outage."""
+    import importlib
+
+    from accounts import api as accounts_api
+
+    module, _, name = error.rpartition(".")
+    exc_type = getattr(importlib.import_module(module), name)
+
+    def down(**kwargs):
+        raise exc_type("connection to server at 127.0.0.1 failed: Connection refused")
+
+    monkeypatch.setattr(accounts_api, "customer_register", down)
+    res = api.post("/api/v1/auth/register", {"username": "dave", "password": "Parking-rocks-9"}, format="json")
+    _assert_error(res, 503, "service_unavailable")
+    assert res["Retry-After"] == "5"
+
+
+def test_database_outage_outside_drf_is_503_for_the_api_and_for_pages(monkeypatch, client):
+    """An outage raised before DRF's handler can see it (middleware, a page) goes through Django's
+    500 handler, which answers 503 when the cause is an outage: JSON under /api/, a page elsewhere."""
+    from django.db import OperationalError
+
+    from config import middleware
+
+    def down(self, request):
+        raise OperationalError("the database system is starting up")
+
+    monkeypatch.setattr(middleware.DomainNotFoundMiddleware, "__call__", down)
+    client.raise_request_exception = False
+    api_res = client.get("/api/v1/vouchers")
+    _assert_error(api_res, 503, "service_unavailable")
+    page = client.get("/")
+    assert page.status_code == 503 and page["Retry-After"] == "5"
+    assert b"briefly unavailable" in page.content
+
+
+def test_a_bug_outside_drf_is_still_a_500(monkeypatch, client):
+    from config import middleware
+
+    def bug(self, request):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(middleware.DomainNotFoundMiddleware, "__call__", bug)
+    client.raise_request_exception = False
+    assert client.get("/").status_code == 500
+    _assert_error(client.get("/api/v1/vouchers"), 500, "server_error")

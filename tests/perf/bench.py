@@ -61,7 +61,11 @@ CLIENTS = int(os.environ.get("BENCH_CLIENTS", "64"))
 WORKERS = os.environ.get("BENCH_WORKERS", "2")
 THREADS = os.environ.get("BENCH_THREADS", "4")
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
-OUT = ROOT / "test-output" / "bench.json"
+OUT = (
+    ROOT
+    / "test-output"
+    / ("bench.json" if os.environ.get("BENCH_REDIS_APPENDFSYNC", "no") == "no" else "bench-aof.json")
+)
 
 BASE_ENV = {
     **os.environ,
@@ -502,15 +506,22 @@ def pgbench(voucher_id: int, org_id: int, *, seconds: float) -> dict:
 # --- main -------------------------------------------------------------------------------------------
 
 
+# The private Redis's durability: "no" (no AOF), "everysec" or "always" (AOF fsynced before each
+# reply: the zero-loss configuration; README, "Fault drills"). Compare runs to see what it costs.
+APPENDFSYNC = os.environ.get("BENCH_REDIS_APPENDFSYNC", "no")
+
+
 def own_redis():
-    """Start the run's private redis-server (no persistence), or nothing when BENCH_REDIS_URL is set."""
+    """Start the run's private redis-server, or nothing when BENCH_REDIS_URL is set."""
     if OWN_REDIS_PORT is None:
         return None
+    aof = ["--appendonly", "no"] if APPENDFSYNC == "no" else ["--appendonly", "yes", "--appendfsync", APPENDFSYNC]
+    workdir = tempfile.mkdtemp(prefix="bench-redis-")
     proc = subprocess.Popen(
-        ["redis-server", "--port", str(OWN_REDIS_PORT), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        ["redis-server", "--port", str(OWN_REDIS_PORT), "--bind", "127.0.0.1", "--save", "", "--dir", workdir, *aof],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        cwd=tempfile.gettempdir(),
+        cwd=workdir,
     )
     import redis
 
@@ -537,7 +548,7 @@ def main() -> int:
 
 def _main() -> int:
     t0 = time.time()
-    log(f"fresh database {DB_NAME}, Redis {REDIS_URL}")
+    log(f"fresh database {DB_NAME}, Redis {REDIS_URL} (appendfsync: {APPENDFSYNC})")
     fresh_database()
     django_setup()
     vouchers = make_vouchers()
@@ -679,6 +690,7 @@ def _main() -> int:
         json.dumps(
             {
                 "clients": CLIENTS,
+                "redis_appendfsync": APPENDFSYNC,
                 "seconds_per_run": SECONDS,
                 "gunicorn": {"workers": int(WORKERS), "threads": int(THREADS)},
                 "cpus": os.cpu_count(),
