@@ -4,6 +4,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import path
+from django.utils.translation import gettext_noop
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
@@ -92,7 +93,7 @@ class TokenView(APIView):
         ser.is_valid(raise_exception=True)
         user = authenticate(request, **ser.validated_data)
         if user is None or not user.is_active:
-            raise DomainError("not_authenticated", "Wrong username or password.", status=401)
+            raise DomainError("not_authenticated", gettext_noop("Wrong username or password."), status=401)
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 

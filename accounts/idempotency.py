@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 from rest_framework import exceptions
 from rest_framework.response import Response
 
@@ -63,9 +64,13 @@ def idempotent(view_method: Callable) -> Callable:
         if not key or not request.user.is_authenticated:
             return view_method(self, request, *args, **kwargs)
         if len(key) > 200:
-            raise DomainError("validation_error", "Idempotency-Key is too long (200 characters at most).", status=400)
+            raise DomainError(
+                "validation_error", gettext_noop("Idempotency-Key is too long (200 characters at most)."), status=400
+            )
         if not key.isprintable():
-            raise DomainError("validation_error", "Idempotency-Key must not contain control characters.", status=400)
+            raise DomainError(
+                "validation_error", gettext_noop("Idempotency-Key must not contain control characters."), status=400
+            )
         fp = _fingerprint(request)
         try:
             with transaction.atomic():
@@ -74,13 +79,15 @@ def idempotent(view_method: Callable) -> Callable:
             record = IdempotencyRecord.objects.filter(user=request.user, key=key).first()
             if record is None:  # the first request failed and let go of the key just now
                 raise DomainError(
-                    "idempotency_conflict", "A request with this Idempotency-Key was just processed; retry."
+                    "idempotency_conflict",
+                    gettext_noop("A request with this Idempotency-Key was just processed; retry."),
                 ) from None
             if record.fingerprint != fp:
                 raise DomainError("idempotency_conflict") from None
             if record.status_code is None and not _take_over_stale(record):
                 raise DomainError(
-                    "idempotency_conflict", "A request with this Idempotency-Key is still being processed."
+                    "idempotency_conflict",
+                    gettext_noop("A request with this Idempotency-Key is still being processed."),
                 ) from None
             if record.status_code is not None:
                 return Response(record.response_body, status=record.status_code)

@@ -4,6 +4,7 @@ Idempotency-Key requests. Users are Django's own."""
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Organization(models.Model):
@@ -13,6 +14,8 @@ class Organization(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("organization")
+        verbose_name_plural = _("organizations")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -23,9 +26,9 @@ class Operator(models.Model):
     """Membership of a user in one organization, with a role."""
 
     class Role(models.TextChoices):
-        OWNER = "owner", "Owner"
-        MANAGER = "manager", "Manager"
-        CASHIER = "cashier", "Cashier"
+        OWNER = "owner", _("Owner")
+        MANAGER = "manager", _("Manager")
+        CASHIER = "cashier", _("Cashier")
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="operator")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="operators")
@@ -33,6 +36,8 @@ class Operator(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("operator")
+        verbose_name_plural = _("operators")
         ordering = ["organization", "user__username"]
 
     def __str__(self) -> str:
@@ -54,7 +59,16 @@ class IdempotencyRecord(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_per_user")]
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "key"],
+                name="idempotency_key_per_user",
+                violation_error_code="idempotency_key_per_user",
+                violation_error_message=_("This Idempotency-Key was already used for another request."),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.key} ({self.status_code or 'pending'})"

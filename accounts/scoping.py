@@ -3,6 +3,7 @@ every ModelAdmin of the project uses so an operator sees and changes only their 
 
 from django.contrib import admin
 from django.db.models import Model, QuerySet
+from django.utils.translation import gettext_noop
 
 from config.errors import DomainError
 
@@ -28,7 +29,7 @@ def operator_required(user) -> Operator:
     API's gate; objects of another organization are then 404 through the `*_for_operator` helpers)."""
     op = operator_of(user)
     if op is None:
-        raise DomainError("permission_denied", "Operators only.", status=403)
+        raise DomainError("permission_denied", gettext_noop("Operators only."), status=403)
     return op
 
 

@@ -8,6 +8,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.password_validation import validate_password
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_noop
 from rest_framework.authtoken.models import Token
 
 from config.errors import DomainError
@@ -32,7 +33,9 @@ def customer_register(*, username: str, password: str) -> tuple[AbstractBaseUser
             customer_registered.send(sender=User, user=user)
     except IntegrityError as exc:
         raise DomainError(
-            "validation_error", "This username is taken.", details={"username": ["This username is taken."]}
+            "validation_error",
+            gettext_noop("This username is taken."),
+            details={"username": ["This username is taken."]},
         ) from exc
     return user, token
 

@@ -3,6 +3,8 @@ exception handler and the page helper turn it into the contract's error body or 
 
 from typing import Any
 
+from django.utils.translation import gettext, gettext_noop
+
 STATUS_BY_CODE = {
     "validation_error": 400,
     "not_authenticated": 401,
@@ -17,19 +19,19 @@ STATUS_BY_CODE = {
 DEFAULT_STATUS = 409
 
 MESSAGES = {
-    "validation_error": "The request is not valid.",
-    "not_found": "Not found.",
-    "sold_out": "This voucher is sold out.",
-    "already_purchased": "You already hold this voucher.",
-    "purchase_limit_reached": "You reached the purchase limit for this voucher.",
-    "not_started": "The sale has not started yet.",
-    "ended": "The sale has ended.",
-    "insufficient_funds": "Your wallet balance does not cover this amount.",
-    "invalid_state": "This action is not possible in the current state.",
-    "already_parked": "This vehicle is already parked here.",
-    "not_parked": "This vehicle is not parked here.",
-    "lot_full": "The lot is full.",
-    "idempotency_conflict": "This Idempotency-Key was used for a different request.",
+    "validation_error": gettext_noop("The request is not valid."),
+    "not_found": gettext_noop("Not found."),
+    "sold_out": gettext_noop("This voucher is sold out."),
+    "already_purchased": gettext_noop("You already hold this voucher."),
+    "purchase_limit_reached": gettext_noop("You reached the purchase limit for this voucher."),
+    "not_started": gettext_noop("The sale has not started yet."),
+    "ended": gettext_noop("The sale has ended."),
+    "insufficient_funds": gettext_noop("Your wallet balance does not cover this amount."),
+    "invalid_state": gettext_noop("This action is not possible in the current state."),
+    "already_parked": gettext_noop("This vehicle is already parked here."),
+    "not_parked": gettext_noop("This vehicle is not parked here."),
+    "lot_full": gettext_noop("The lot is full."),
+    "idempotency_conflict": gettext_noop("This Idempotency-Key was used for a different request."),
 }
 
 
@@ -50,6 +52,12 @@ class DomainError(Exception):
 
     def as_body(self) -> dict[str, Any]:
         return error_body(self.code, self.message, self.details)
+
+
+def page_message(exc: DomainError) -> str:
+    """The page side of the one error type: the error's message in the reader's language (service
+    messages are marked with gettext_noop where they are raised; the API answers them in English)."""
+    return gettext(exc.message)
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:

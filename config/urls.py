@@ -1,18 +1,22 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from parking import dashboard
 
 from . import views
 from .api import json_not_found
 
-admin.site.site_header = "ParkMarket operators"
+admin.site.site_header = _("ParkMarket operators")
 admin.site.site_title = "ParkMarket"
-admin.site.index_title = "Your organization"
+admin.site.index_title = _("Your organization")
 
 api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", views.api_docs_page(SpectacularSwaggerSplitView.as_view(url_name="schema")), name="api-docs"),
+    # Swagger UI's bundle comes from drf-spectacular-sidecar's static files: the docs work offline.
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("", include("accounts.api")),
     path("", include("wallet.api")),
     path("", include("coupons.api")),
@@ -29,7 +33,11 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("metrics", views.metrics_view, name="metrics"),
+    path("favicon.ico", views.favicon),
     path("admin/login/", views.admin_login),  # before the admin's own urls: the throttled login
+    # The admin's home is the operators' dashboard (parking/dashboard.py reads every app's figures).
+    path("admin/", admin.site.admin_view(dashboard.dashboard_view), name="admin-dashboard"),
+    path("admin/dashboard/live", admin.site.admin_view(dashboard.dashboard_live), name="admin-dashboard-live"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("i18n/", include("django.conf.urls.i18n")),

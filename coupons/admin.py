@@ -1,19 +1,37 @@
+from django import forms
 from django.contrib import admin, messages
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 
 from accounts.scoping import OrganizationScopedAdmin, organization_of
-from config.errors import DomainError
+from config.errors import DomainError, page_message
+from config.money import MoneyAdminMixin
 
 from . import services
 from .models import Alert, Voucher
 
 
+class RestockForm(forms.Form):
+    quantity = forms.IntegerField(label=_("Units to add"), min_value=1, max_value=services.MAX_STOCK)
+
+
 @admin.register(Voucher)
-class VoucherAdmin(OrganizationScopedAdmin):
-    list_display = ("title", "kind", "lot", "price", "stock", "sold_count", "status", "begins_at", "ends_at")
+class VoucherAdmin(MoneyAdminMixin, OrganizationScopedAdmin):
+    money_fields = ("price",)
+    list_display = ("title", "kind", "lot", "price", "stock", "sold_count", "status", "sale_window")
     list_filter = ("kind", "status", "benefit_type")
     search_fields = ("title",)
     readonly_fields = ("status", "sold_count", "initial_stock", "low_stock_alerted_at", "published_at")
-    actions = ("publish", "delist")
+    actions = ("publish", "delist", "restock")
+
+    @admin.display(description=_("Sale window"), ordering="begins_at")
+    def sale_window(self, obj):
+        from django.utils import timezone
+
+        def short(at):
+            return timezone.localtime(at).strftime("%m-%d %H:%M") if at else "…"
+
+        return "—" if not (obj.begins_at or obj.ends_at) else f"{short(obj.begins_at)} → {short(obj.ends_at)}"
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
@@ -29,7 +47,10 @@ class VoucherAdmin(OrganizationScopedAdmin):
                 if published and cleaned.get("per_user_limit") == 1 and self.instance.per_user_limit > 1:
                     self.add_error(
                         "per_user_limit",
-                        "The per-user limit of a published voucher cannot drop to 1; delist it and publish a new one.",
+                        _(
+                            "The per-user limit of a published voucher cannot drop to 1; "
+                            "delist it and publish a new one."
+                        ),
                     )
                 return cleaned
 
@@ -51,7 +72,7 @@ class VoucherAdmin(OrganizationScopedAdmin):
             obj.initial_stock = obj.stock
             obj.status = Voucher.Status.DRAFT
             super().save_model(request, obj, form, change)
-            self.message_user(request, "Saved as a draft: use the “Publish” action to put it on sale.")
+            self.message_user(request, _("Saved as a draft: use the “Publish” action to put it on sale."))
             return
         if obj.status == Voucher.Status.DRAFT:
             # Nothing sells from a draft: the row is saved whole, its units put on sale follow its stock.
@@ -65,9 +86,9 @@ class VoucherAdmin(OrganizationScopedAdmin):
         try:
             services.voucher_update(voucher_id=obj.pk, data=data)
         except DomainError as exc:
-            self.message_user(request, f"{obj}: {exc.message} {exc.details}", level=messages.ERROR)
+            self.message_user(request, f"{obj}: {page_message(exc)} {exc.details}", level=messages.ERROR)
 
-    @admin.action(description="Publish (put on sale; prepares the flash-sale gate)")
+    @admin.action(description=_("Publish (put on sale; prepares the flash-sale gate)"))
     def publish(self, request, queryset):
         done = 0
         for voucher in queryset:
@@ -75,15 +96,51 @@ class VoucherAdmin(OrganizationScopedAdmin):
                 services.voucher_publish(voucher_id=voucher.pk)
                 done += 1
             except DomainError as exc:
-                self.message_user(request, f"{voucher}: {exc.message} {exc.details}", level=messages.ERROR)
+                self.message_user(request, f"{voucher}: {page_message(exc)} {exc.details}", level=messages.ERROR)
         if done:
-            self.message_user(request, f"{done} voucher(s) published.", level=messages.SUCCESS)
+            self.message_user(request, _("%(n)s voucher(s) published.") % {"n": done}, level=messages.SUCCESS)
 
-    @admin.action(description="Delist (stop selling)")
+    @admin.action(description=_("Restock (add units on sale)"), permissions=["change"])
+    def restock(self, request, queryset):
+        """Put more units of published vouchers on sale, through coupons.services.voucher_restock (the
+        database and the flash-sale gate move together)."""
+        if "apply" in request.POST:
+            form = RestockForm(request.POST)
+            if form.is_valid():
+                for voucher in queryset.order_by("pk"):
+                    try:
+                        fresh = services.voucher_restock(voucher_id=voucher.pk, quantity=form.cleaned_data["quantity"])
+                    except DomainError as exc:
+                        self.message_user(request, f"{voucher.title}: {page_message(exc)}", level=messages.ERROR)
+                    else:
+                        self.message_user(
+                            request,
+                            _("%(title)s: %(n)s units added, %(stock)s left.")
+                            % {"title": voucher.title, "n": form.cleaned_data["quantity"], "stock": fresh.stock},
+                            level=messages.SUCCESS,
+                        )
+                return None
+        else:
+            form = RestockForm()
+        return render(
+            request,
+            "coupons/admin_restock.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Restock"),
+                "opts": self.model._meta,
+                "vouchers": queryset[:100],
+                "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+                "select_across": request.POST.get("select_across", "0"),
+                "form": form,
+            },
+        )
+
+    @admin.action(description=_("Delist (stop selling)"))
     def delist(self, request, queryset):
         for voucher in queryset:
             services.voucher_delist(voucher_id=voucher.pk)
-        self.message_user(request, f"{queryset.count()} voucher(s) delisted.", level=messages.SUCCESS)
+        self.message_user(request, _("%(n)s voucher(s) delisted.") % {"n": queryset.count()}, level=messages.SUCCESS)
 
 
 @admin.register(Alert)
@@ -106,7 +163,7 @@ class AlertAdmin(OrganizationScopedAdmin):
     def has_add_permission(self, request, *args):
         return False
 
-    @admin.action(description="Acknowledge")
+    @admin.action(description=_("Acknowledge"))
     def acknowledge(self, request, queryset):
         n = services.alerts_acknowledge(alert_ids=list(queryset.values_list("pk", flat=True)), user=request.user)
-        self.message_user(request, f"{n} alert(s) acknowledged.")
+        self.message_user(request, _("%(n)s alert(s) acknowledged.") % {"n": n})

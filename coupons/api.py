@@ -4,6 +4,7 @@ seckill/api.py."""
 
 from django.db.models import Q
 from django.urls import path
+from django.utils.translation import gettext_noop
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -113,7 +114,7 @@ class RestockSerializer(serializers.Serializer):
 def _writer(request):
     op = operator_required(request.user)
     if not op.can_write:
-        raise DomainError("permission_denied", "Your role can read but not change vouchers.", status=403)
+        raise DomainError("permission_denied", gettext_noop("Your role can read but not change vouchers."), status=403)
     return op
 
 

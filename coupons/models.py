@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
 
@@ -10,19 +11,19 @@ class Voucher(models.Model):
     limited stock and a time window."""
 
     class Kind(models.TextChoices):
-        NORMAL = "normal", "Normal"
-        SECKILL = "seckill", "Flash sale"
+        NORMAL = "normal", _("Normal")
+        SECKILL = "seckill", _("Flash sale")
 
     class BenefitType(models.TextChoices):
-        AMOUNT = "amount", "Amount off"
-        MINUTES = "minutes", "Minutes off"
-        PERCENT = "percent", "Percent off"
-        FREE = "free", "Free stay"
+        AMOUNT = "amount", _("Amount off")
+        MINUTES = "minutes", _("Minutes off")
+        PERCENT = "percent", _("Percent off")
+        FREE = "free", _("Free stay")
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        LISTED = "listed", "Listed"
-        DELISTED = "delisted", "Delisted"
+        DRAFT = "draft", _("Draft")
+        LISTED = "listed", _("Listed")
+        DELISTED = "delisted", _("Delisted")
 
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="vouchers")
     # Lots are parking's (an app above this one): named, never imported (see lot_model()).
@@ -40,6 +41,13 @@ class Voucher(models.Model):
     begins_at = models.DateTimeField(null=True, blank=True)
     ends_at = models.DateTimeField(null=True, blank=True)
     per_user_limit = models.PositiveIntegerField(default=1)
+    # How long a bought coupon can be used, in days from its payment; empty: until it is used.
+    valid_days = models.PositiveIntegerField(
+        _("valid for (days)"),
+        null=True,
+        blank=True,
+        help_text=_("Days a bought coupon can be used after its payment. Empty: until it is used."),
+    )
     payment_window_seconds = models.PositiveIntegerField(default=900)
     low_stock_threshold = models.PositiveIntegerField(default=0)
     # Set when the low-stock alert fired for the current crossing; cleared by a restock.
@@ -50,23 +58,40 @@ class Voucher(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("voucher")
+        verbose_name_plural = _("vouchers")
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(stock__isnull=True) | Q(stock__gte=0), name="voucher_stock_non_negative"
+                condition=Q(stock__isnull=True) | Q(stock__gte=0),
+                name="voucher_stock_non_negative",
+                violation_error_code="voucher_stock_non_negative",
+                violation_error_message=_("Stock cannot be negative."),
             ),
             models.CheckConstraint(
-                condition=~Q(kind="seckill") | Q(stock__isnull=False), name="voucher_seckill_has_stock"
+                condition=~Q(kind="seckill") | Q(stock__isnull=False),
+                name="voucher_seckill_has_stock",
+                violation_error_code="voucher_seckill_has_stock",
+                violation_error_message=_("A flash sale needs a stock."),
             ),
             models.CheckConstraint(
                 condition=~Q(benefit_type="percent") | (Q(benefit_value__gte=1) & Q(benefit_value__lte=100)),
                 name="voucher_percent_in_range",
+                violation_error_code="voucher_percent_in_range",
+                violation_error_message=_("A percentage off must be between 1 and 100."),
             ),
             models.CheckConstraint(
                 condition=Q(begins_at__isnull=True) | Q(ends_at__isnull=True) | Q(ends_at__gt=F("begins_at")),
                 name="voucher_window_ordered",
+                violation_error_code="voucher_window_ordered",
+                violation_error_message=_("The sale must end after it begins."),
             ),
-            models.CheckConstraint(condition=Q(per_user_limit__gte=1), name="voucher_per_user_limit_positive"),
+            models.CheckConstraint(
+                condition=Q(per_user_limit__gte=1),
+                name="voucher_per_user_limit_positive",
+                violation_error_code="voucher_per_user_limit_positive",
+                violation_error_message=_("The per-customer limit must be at least 1."),
+            ),
         ]
         indexes = [models.Index(fields=["status", "kind"])]
 
@@ -120,11 +145,11 @@ class Alert(models.Model):
     """Something an organization's operators must see: low stock, oversell found, intake failures."""
 
     class Kind(models.TextChoices):
-        LOW_STOCK = "low_stock", "Low stock"
-        OVERSELL = "oversell", "Oversell detected"
-        DRIFT = "drift", "Gate drift repaired"
-        INTAKE_FAILED = "intake_failed", "Order intake failed"
-        MONEY_MISMATCH = "money_mismatch", "Money reconciliation mismatch"
+        LOW_STOCK = "low_stock", _("Low stock")
+        OVERSELL = "oversell", _("Oversell detected")
+        DRIFT = "drift", _("Gate drift repaired")
+        INTAKE_FAILED = "intake_failed", _("Order intake failed")
+        MONEY_MISMATCH = "money_mismatch", _("Money reconciliation mismatch")
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="alerts")
     voucher = models.ForeignKey(Voucher, on_delete=models.CASCADE, null=True, blank=True, related_name="alerts")
@@ -138,6 +163,8 @@ class Alert(models.Model):
     )
 
     class Meta:
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:

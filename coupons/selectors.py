@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from accounts.scoping import operator_required
 from config.errors import DomainError
@@ -33,7 +34,7 @@ def voucher_on_sale(voucher_id: int) -> Voucher:
         .first()
     )
     if voucher is None:
-        raise DomainError("not_found", "This voucher is not on sale.", status=404)
+        raise DomainError("not_found", gettext_noop("This voucher is not on sale."), status=404)
     return voucher
 
 
@@ -95,3 +96,45 @@ def sale_state(voucher: Voucher) -> dict:
     else:
         status = "on_sale"
     return {"stock_remaining": remaining, "status": status}
+
+
+# How many live orders (not cancelled, expired, failed or refunded) a customer holds of a voucher:
+# orders, an app above this one, registers its count here when it starts. Without it nothing is held.
+HeldCount = Callable[[int, int], int]
+_held_counts: list[HeldCount] = []
+
+
+def register_held_count(source: HeldCount) -> None:
+    if source not in _held_counts:
+        _held_counts.append(source)
+
+
+def buy_state(voucher: Voucher, sale: dict, user) -> str:
+    """What the buy button says to this visitor: `buy`, `bought` (at the per-user limit),
+    `sold_out`, or `closed` (not on sale now)."""
+    if user is not None and user.is_authenticated and _held_counts:
+        held = sum(source(user.pk, voucher.pk) for source in _held_counts)
+        if held >= voucher.per_user_limit:
+            return "bought"
+    if sale["status"] == "sold_out":
+        return "sold_out"
+    return "buy" if sale["status"] == "on_sale" else "closed"
+
+
+def open_alerts(*, organization_id: int | None, limit: int = 10) -> list:
+    """Alerts nobody acknowledged yet, newest first (`organization_id=None`: every organization's)."""
+    from .models import Alert
+
+    alerts = Alert.objects.filter(acknowledged_at__isnull=True).select_related("voucher")
+    if organization_id is not None:
+        alerts = alerts.filter(organization_id=organization_id)
+    return list(alerts.order_by("-created_at", "-id")[:limit])
+
+
+def open_alerts_count(*, organization_id: int | None) -> int:
+    from .models import Alert
+
+    alerts = Alert.objects.filter(acknowledged_at__isnull=True)
+    if organization_id is not None:
+        alerts = alerts.filter(organization_id=organization_id)
+    return alerts.count()

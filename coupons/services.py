@@ -12,6 +12,7 @@ from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from accounts.models import Operator, Organization
 from config.errors import DomainError
@@ -36,6 +37,7 @@ EDITABLE = (
     "begins_at",
     "ends_at",
     "per_user_limit",
+    "valid_days",
     "payment_window_seconds",
     "low_stock_threshold",
 )
@@ -49,7 +51,9 @@ def _validate(voucher: Voucher) -> None:
             ("benefit" if field.startswith("benefit") else field): list(messages)
             for field, messages in exc.message_dict.items()
         }
-        raise DomainError("validation_error", "The voucher is not valid.", details=details, status=400) from exc
+        raise DomainError(
+            "validation_error", gettext_noop("The voucher is not valid."), details=details, status=400
+        ) from exc
 
 
 def voucher_create(*, organization: Organization, data: dict[str, Any], publish: bool = True) -> Voucher:
@@ -79,7 +83,7 @@ def voucher_update(*, voucher_id: int, data: dict[str, Any]) -> Voucher:
             if "kind" in fields and fields["kind"] != voucher.kind:
                 raise DomainError(
                     "validation_error",
-                    "The kind of a published voucher cannot change.",
+                    gettext_noop("The kind of a published voucher cannot change."),
                     details={"kind": ["The kind of a published voucher cannot change."]},
                     status=400,
                 )
@@ -88,7 +92,9 @@ def voucher_update(*, voucher_id: int, data: dict[str, Any]) -> Voucher:
                 if (new is None) != (voucher.stock is None) or (new is not None and new < voucher.stock):
                     raise DomainError(
                         "invalid_state",
-                        "The stock of a published voucher can only grow (a restock); delist it to stop selling.",
+                        gettext_noop(
+                            "The stock of a published voucher can only grow (a restock); delist it to stop selling."
+                        ),
                         details={"stock": voucher.stock},
                     )
                 restock = (new or 0) - (voucher.stock or 0)
@@ -97,7 +103,9 @@ def voucher_update(*, voucher_id: int, data: dict[str, Any]) -> Voucher:
                 # (single_slot false), and a limit of 1 is enforced by that index alone.
                 raise DomainError(
                     "invalid_state",
-                    "The per-user limit of a published voucher cannot drop to 1; delist it and publish a new one.",
+                    gettext_noop(
+                        "The per-user limit of a published voucher cannot drop to 1; delist it and publish a new one."
+                    ),
                     details={"per_user_limit": voucher.per_user_limit},
                 )
         if "lot" in fields:
@@ -147,12 +155,15 @@ def voucher_restock(*, voucher_id: int, quantity: int) -> Voucher:
     """Put `quantity` more units on sale (database and gate); a low-stock alert may fire again."""
     if quantity < 1:
         raise DomainError(
-            "validation_error", "Restock at least one unit.", details={"quantity": ["Must be at least 1."]}, status=400
+            "validation_error",
+            gettext_noop("Restock at least one unit."),
+            details={"quantity": ["Must be at least 1."]},
+            status=400,
         )
     with transaction.atomic():
         voucher = Voucher.objects.select_for_update().get(pk=voucher_id)
         if voucher.stock is None:
-            raise DomainError("invalid_state", "This voucher has an unlimited stock.")
+            raise DomainError("invalid_state", gettext_noop("This voucher has an unlimited stock."))
         if voucher.stock + quantity > MAX_STOCK:
             raise DomainError(
                 "validation_error",
@@ -198,7 +209,7 @@ def voucher_take_units(*, voucher: Voucher, n: int = 1) -> int | None:
         row = cur.fetchone()
     if row is None:
         if not Voucher.objects.filter(pk=voucher.pk, status=Voucher.Status.LISTED).exists():
-            raise DomainError("not_found", "This voucher is not on sale.", status=404)
+            raise DomainError("not_found", gettext_noop("This voucher is not on sale."), status=404)
         raise DomainError("sold_out")
     left, threshold, alerted_at = row
     if left is not None and threshold and left <= threshold and alerted_at is None:

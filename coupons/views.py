@@ -40,7 +40,14 @@ def voucher_list(request):
             vouchers = vouchers.filter(Q(lot=lot) | Q(lot__isnull=True, organization_id=lot.organization_id))
         else:
             vouchers = vouchers.none()
-    rows = [(v, selectors.sale_state(v)) for v in vouchers[:200]]
+    rows = []
+    for v in vouchers[:200]:
+        sale = selectors.sale_state(v)
+        left = sale["stock_remaining"]
+        sale["claimed_pct"] = (
+            round(100 * (v.initial_stock - left) / v.initial_stock) if v.initial_stock and left is not None else 0
+        )
+        rows.append((v, sale))
     return render(
         request,
         "coupons/voucher_list.html",
@@ -65,6 +72,7 @@ def _texts() -> dict:
             "ended": _("Sale ended"),
             "delisted": _("No longer on sale"),
         },
+        "button": {"buy": _("Buy now"), "bought": _("Bought"), "sold_out": _("Sold out"), "closed": _("Buy now")},
         "starts_in": _("Starts in"),
         "ends_in": _("Ends in"),
         "ended": _("The sale has ended."),
@@ -92,12 +100,15 @@ def voucher_detail(request, voucher_id: int):
     voucher = selectors.voucher_on_sale(voucher_id)
     texts = _texts()
     sale = selectors.sale_state(voucher)
+    buy = selectors.buy_state(voucher, sale, request.user)
     return render(
         request,
         "coupons/voucher_detail.html",
         {
             "voucher": voucher,
             "sale": sale,
+            "buy": buy,
+            "buy_label": texts["button"][buy],
             "status_label": texts["status"].get(sale["status"], sale["status"]),
             "begins_ms": int(voucher.begins_at.timestamp() * 1000) if voucher.begins_at else "",
             "ends_ms": int(voucher.ends_at.timestamp() * 1000) if voucher.ends_at else "",

@@ -32,12 +32,17 @@ def main() -> int:
         lines = block.split("\n")
         try:
             i_id = next(i for i, ln in enumerate(lines) if ln.startswith("msgid "))
-            i_str = next(i for i, ln in enumerate(lines) if ln.startswith("msgstr "))
+            i_str = next(i for i, ln in enumerate(lines) if ln.startswith("msgstr"))
         except StopIteration:
             out.append(block)
             continue
-        msgid = "".join(_unquote(ln.removeprefix("msgid ")) for ln in lines[i_id:i_str])
-        msgstr = "".join(_unquote(ln.removeprefix("msgstr ")) for ln in lines[i_str:] if ln.strip())
+        # A plural entry (msgid_plural, msgstr[0]): Chinese has one form, keyed by the singular.
+        i_plural = next((i for i in range(i_id, i_str) if lines[i].startswith("msgid_plural ")), i_str)
+        str_prefix = "msgstr[0] " if i_plural < i_str else "msgstr "
+        msgid = "".join(_unquote(ln.removeprefix("msgid ")) for ln in lines[i_id:i_plural])
+        msgstr = "".join(
+            _unquote(ln.removeprefix("msgstr[0] ").removeprefix("msgstr ")) for ln in lines[i_str:] if ln.strip()
+        )
         if msgid and any(ln.startswith("#,") and "fuzzy" in ln for ln in lines[:i_id]):
             # A guess of msgmerge's from a similar string: never trust it, translate from the table.
             head = [ln for ln in lines[:i_id] if not ln.startswith("#|")]
@@ -45,18 +50,18 @@ def main() -> int:
             head = [ln for ln in head if ln.strip() not in ("#,", "")]
             i_id, lines = len(head), head + lines[i_id:i_str]
             i_str = len(lines)
-            lines.append('msgstr ""')
+            lines.append(str_prefix + '""')
             msgstr = ""
         if msgid and not msgstr:
             if msgid in table:
-                lines = lines[:i_str] + ["msgstr " + _quote(table[msgid])]
+                lines = lines[:i_str] + [str_prefix + _quote(table[msgid])]
             else:
                 missing.append(msgid)
         lines = [ln for ln in lines if ln != "#, fuzzy"] if msgid == "" else lines
         out.append("\n".join(lines))
     PO.write_text("\n\n".join(out), encoding="utf-8")
     if missing:
-        print(f"{len(missing)} strings without a translation:", *missing[:20], sep="\n  ", file=sys.stderr)
+        print(f"{len(missing)} strings without a translation:", *missing, sep="\n  ", file=sys.stderr)
     subprocess.run(["msgfmt", "--check-format", "-o", str(PO.with_suffix(".mo")), str(PO)], check=True)
     return 0
 

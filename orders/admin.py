@@ -1,14 +1,25 @@
 from django import forms
 from django.contrib import admin, messages
+from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
-from accounts.scoping import OrganizationScopedAdmin, ReadOnlyScopedAdmin, operator_of, register_scope
+from accounts.scoping import (
+    OrganizationScopedAdmin,
+    ReadOnlyScopedAdmin,
+    operator_of,
+    organization_of,
+    register_scope,
+)
 from config.api import MAX_MONEY
-from config.errors import DomainError
+from config.errors import DomainError, page_message
+from config.money import MoneyAdminMixin, YuanField
 
 from .compensation import voucher_compensate
 from .models import CompensationRun, Order, OrderEvent, PurchaseLimitRule
+from .selectors import refund_totals, refunds_of
 
 register_scope("orders.order", "organization")
 register_scope("orders.purchaselimitrule", "organization")
@@ -35,18 +46,19 @@ class OrderEventInline(admin.TabularInline):
 
 
 class CompensationForm(forms.Form):
-    amount = forms.IntegerField(
-        label=_("Compensation per order (minor units)"),
+    amount = YuanField(
+        label=_("Compensation per order"),
         min_value=0,
         max_value=MAX_MONEY,
         initial=0,
-        help_text=_("Credited to each affected customer's wallet on top of the refund, e.g. 500 = 5.00."),
+        help_text=_("Credited to each affected customer's wallet on top of the refund, in yuan (e.g. 5.00)."),
     )
     message = forms.CharField(label=_("Message to the customers"), max_length=255)
 
 
 @admin.register(Order)
-class OrderAdmin(OrganizationScopedAdmin):
+class OrderAdmin(MoneyAdminMixin, OrganizationScopedAdmin):
+    money_fields = ("amount",)
     list_display = ("id", "user", "voucher", "status", "amount", "created_at", "expires_at", "paid_at")
     list_filter = (
         "status",
@@ -64,6 +76,28 @@ class OrderAdmin(OrganizationScopedAdmin):
 
     def has_add_permission(self, request, *args):
         return False  # orders come from purchases only
+
+    def get_urls(self):
+        refunds = path("refunds/", self.admin_site.admin_view(self.refunds_view), name="orders_order_refunds")
+        return [refunds, *super().get_urls()]
+
+    def refunds_view(self, request):
+        """Every refund of the operator's organization: when, which order, who asked, how much."""
+        if not self.has_view_permission(request):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        org = None if request.user.is_superuser else organization_of(request.user)
+        org_id = org.pk if org else None
+        page = Paginator(refunds_of(organization_id=org_id), 50).get_page(request.GET.get("page"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Refunds"),
+            "opts": self.model._meta,
+            "page": page,
+            "totals": refund_totals(organization_id=org_id),
+        }
+        return TemplateResponse(request, "orders/admin_refunds.html", context)
 
     def has_change_permission(self, request, obj=None):
         # Every field is read-only; "change" gates the state-changing actions (owners, managers).
@@ -90,7 +124,7 @@ class OrderAdmin(OrganizationScopedAdmin):
                             order_ids=order_ids,
                         )
                     except DomainError as exc:
-                        self.message_user(request, exc.message, messages.ERROR)
+                        self.message_user(request, page_message(exc), messages.ERROR)
                         continue
                     self.message_user(
                         request,
@@ -143,7 +177,8 @@ class PurchaseLimitRuleAdmin(OrganizationScopedAdmin):
 
 
 @admin.register(CompensationRun)
-class CompensationRunAdmin(ReadOnlyScopedAdmin):
+class CompensationRunAdmin(MoneyAdminMixin, ReadOnlyScopedAdmin):
+    money_fields = ("amount_per_order", "compensated_total", "refunded_total")
     list_display = (
         "id",
         "voucher",

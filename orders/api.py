@@ -4,6 +4,7 @@ import uuid
 
 from django.urls import path
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -40,7 +41,7 @@ def _act(request, order_id: uuid.UUID, action):
         if exc.code == "not_found" and pending_order(user_id=request.user.pk, order_id=order_id) is not None:
             raise DomainError(
                 "invalid_state",
-                "This order is still being processed; try again in a moment.",
+                gettext_noop("This order is still being processed; try again in a moment."),
                 details={"status": Order.Status.PROCESSING},
             ) from exc
         raise

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from config.errors import DomainError
 from coupons.models import Voucher
@@ -48,11 +49,15 @@ def voucher_compensate(
     benefit was consumed), and so are unpaid orders past their window (they expire here). The run
     is recorded with what happened to every order."""
     if amount < 0:
-        raise DomainError("validation_error", "Compensation cannot be negative.", details={"amount": ["Must be >= 0."]})
+        raise DomainError(
+            "validation_error", gettext_noop("Compensation cannot be negative."), details={"amount": ["Must be >= 0."]}
+        )
     message = (message or "").strip()
     if not message:
         raise DomainError(
-            "validation_error", "A message for the customers is required.", details={"message": ["Required."]}
+            "validation_error",
+            gettext_noop("A message for the customers is required."),
+            details={"message": ["Required."]},
         )
     voucher = Voucher.objects.filter(pk=voucher_id).first()
     if voucher is None:

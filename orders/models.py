@@ -58,12 +58,16 @@ class Order(models.Model):
     objects = OrderQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "voucher"],
                 condition=Q(single_slot=True, status__in=["processing", "pending_payment", "paid", "used"]),
                 name="order_one_live_per_user_voucher",
+                violation_error_code="order_one_live_per_user_voucher",
+                violation_error_message=_("This customer already holds this voucher."),
             ),
         ]
         indexes = [
@@ -81,6 +85,21 @@ class Order(models.Model):
 
             self.created_at = timezone.now()
         super().save(*args, **kwargs)
+
+    @property
+    def valid_until(self) -> datetime | None:
+        """The end of a paid coupon's use (its voucher's `valid_days` from the payment), or None."""
+        days = self.voucher.valid_days
+        if days is None or self.paid_at is None:
+            return None
+        from datetime import timedelta
+
+        return self.paid_at + timedelta(days=days)
+
+    def is_lapsed(self, now: datetime) -> bool:
+        """A paid coupon past its validity: it can no longer take anything off a fee."""
+        until = self.valid_until
+        return self.status == self.Status.PAID and until is not None and until <= now
 
     def is_overdue(self, now: datetime) -> bool:
         """Unpaid and its payment window closed: it reads `expired` even before the expiry task
@@ -105,6 +124,8 @@ class OrderEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("order event")
+        verbose_name_plural = _("order events")
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
@@ -116,12 +137,12 @@ class PurchaseLimitRule(models.Model):
     `orders.limits.purchase_rules_check` applies the active ones before any stock is taken."""
 
     class Kind(models.TextChoices):
-        MIN_ACCOUNT_AGE_DAYS = "min_account_age_days", "Account at least N days old"
-        MAX_EXPIRED_ORDERS = "max_expired_orders_30d", "At most K orders let expire in the window"
+        MIN_ACCOUNT_AGE_DAYS = "min_account_age_days", _("Account at least N days old")
+        MAX_EXPIRED_ORDERS = "max_expired_orders_30d", _("At most K orders let expire in the window")
 
     class AppliesTo(models.TextChoices):
-        SECKILL = "seckill", "Flash sales only"
-        ALL = "all", "Every voucher"
+        SECKILL = "seckill", _("Flash sales only")
+        ALL = "all", _("Every voucher")
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="purchase_limit_rules")
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -136,19 +157,28 @@ class PurchaseLimitRule(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("purchase limit rule")
+        verbose_name_plural = _("purchase limit rules")
         ordering = ["organization", "kind", "id"]
         constraints = [
-            models.CheckConstraint(condition=Q(window_days__gte=1), name="limit_rule_window_positive"),
+            models.CheckConstraint(
+                condition=Q(window_days__gte=1),
+                name="limit_rule_window_positive",
+                violation_error_code="limit_rule_window_positive",
+                violation_error_message=_("The window must be at least 1 day."),
+            ),
             # A period beyond any calendar cannot be computed (and a typo would stop every sale).
             models.CheckConstraint(
                 condition=Q(window_days__lte=3650),
                 name="limit_rule_window_at_most_ten_years",
-                violation_error_message="The window can be at most 3650 days.",
+                violation_error_code="limit_rule_window_at_most_ten_years",
+                violation_error_message=_("The window can be at most 3650 days."),
             ),
             models.CheckConstraint(
                 condition=~Q(kind="min_account_age_days") | Q(value__lte=3650),
                 name="limit_rule_account_age_at_most_ten_years",
-                violation_error_message="An account age can be at most 3650 days.",
+                violation_error_code="limit_rule_account_age_at_most_ten_years",
+                violation_error_message=_("An account age can be at most 3650 days."),
             ),
         ]
         indexes = [models.Index(fields=["organization", "active"], name="limit_rule_org_active_idx")]
@@ -181,6 +211,8 @@ class CompensationRun(models.Model):
     outcome = models.JSONField(default=dict, blank=True)
 
     class Meta:
+        verbose_name = _("compensation run")
+        verbose_name_plural = _("compensation runs")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:

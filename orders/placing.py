@@ -13,6 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from config import metrics
 from config.errors import DomainError
@@ -28,7 +29,7 @@ S = Order.Status
 
 def _check_window(voucher: Voucher, at: datetime) -> None:
     if voucher.status != Voucher.Status.LISTED:
-        raise DomainError("not_found", "This voucher is not on sale.", status=404)
+        raise DomainError("not_found", gettext_noop("This voucher is not on sale."), status=404)
     if voucher.begins_at and at < voucher.begins_at:
         raise DomainError("not_started", details={"begins_at": voucher.begins_at.isoformat()})
     if voucher.ends_at and at >= voucher.ends_at:
@@ -146,7 +147,7 @@ def order_purchase(*, voucher_id: int, user: AbstractBaseUser) -> Order:
     rules (orders/limits.py) are checked first."""
     voucher = Voucher.objects.filter(pk=voucher_id, status=Voucher.Status.LISTED).first()
     if voucher is None:
-        raise DomainError("not_found", "This voucher is not on sale.", status=404)
+        raise DomainError("not_found", gettext_noop("This voucher is not on sale."), status=404)
     purchase_rules_check(voucher=voucher, user=user)
     return order_place(voucher=voucher, user_id=user.pk)
 

@@ -25,12 +25,13 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from config import metrics
 from config.errors import DomainError
 from coupons.services import voucher_return_unit
 from wallet.models import LedgerEntry
-from wallet.services import wallet_credit, wallet_debit
+from wallet.services import topup_start, wallet_credit, wallet_debit
 
 from .models import Order, OrderEvent
 
@@ -132,7 +133,7 @@ def _expire_locked(order: Order, *, actor_id: int | None, reason: str) -> None:
 def _expired_error(order: Order) -> DomainError:
     return DomainError(
         "invalid_state",
-        "The payment window of this order has closed; its coupon went back on sale.",
+        gettext_noop("The payment window of this order has closed; its coupon went back on sale."),
         details={"status": S.EXPIRED, "expired_at": order.expires_at.isoformat() if order.expires_at else None},
     )
 
@@ -146,7 +147,9 @@ def order_pay(
     """Pay an unpaid order from the customer's wallet: order lock, then wallet lock (in the debit),
     debit once (ledger key `order_payment:<id>`), mark paid. A late pay expires the order instead."""
     if method != "wallet":
-        raise DomainError("validation_error", "Unknown payment method.", details={"method": ['Use "wallet".']})
+        raise DomainError(
+            "validation_error", gettext_noop("Unknown payment method."), details={"method": ['Use "wallet".']}
+        )
     now = now or timezone.now()
     expired = False
     with transaction.atomic():
@@ -174,6 +177,26 @@ def order_pay(
 
 
 # --- Cancel -----------------------------------------------------------------------------------------
+
+
+def order_pay_topping_up(*, order_id: uuid.UUID, user: AbstractBaseUser, reference: str) -> Order:
+    """Pay an order in one step when the wallet is short: top up exactly the shortfall (the
+    sandbox provider, wallet.services.topup_start), then pay from the wallet (order_pay).
+
+    `reference` (the page form's token) makes a repeat safe: the same reference tops up once
+    (topup_start returns the first top-up) and an order already paid is returned as it is."""
+    from wallet.selectors import wallet_of
+
+    order = Order.objects.filter(pk=order_id, user_id=user.pk).first()
+    if order is None:
+        raise DomainError("not_found", status=404)
+    if order.status == S.PAID:
+        return order
+    wallet = wallet_of(user=user)
+    shortfall = order.amount - (wallet.balance if wallet else 0)
+    if shortfall > 0 and order.status == S.PENDING_PAYMENT and not order.is_overdue(timezone.now()):
+        topup_start(user=user, amount=shortfall, reference=reference)
+    return order_pay(order_id=order_id, user=user)
 
 
 def order_cancel(
@@ -307,14 +330,22 @@ def order_use(
         .first()
     )
     if order is None:
-        raise DomainError("not_found", "No such coupon.", status=404)
+        raise DomainError("not_found", gettext_noop("No such coupon."), status=404)
     if order.status != S.PAID:
         raise DomainError(
-            "invalid_state", "This coupon is not paid or was already used.", details={"coupon": order.status}
+            "invalid_state",
+            gettext_noop("This coupon is not paid or was already used."),
+            details={"coupon": order.status},
         )
     voucher = order.voucher
+    if order.is_lapsed(timezone.now()):
+        raise DomainError(
+            "invalid_state",
+            gettext_noop("This coupon has expired."),
+            details={"coupon": "expired", "valid_until": str(order.valid_until)},
+        )
     not_applicable = DomainError(
-        "invalid_state", "This coupon does not apply to this lot.", details={"coupon": "not_applicable"}
+        "invalid_state", gettext_noop("This coupon does not apply to this lot."), details={"coupon": "not_applicable"}
     )
     if order.organization_id != organization_id:
         if honour_foreign is None or voucher.lot_id is not None:

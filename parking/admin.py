@@ -10,7 +10,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
 from accounts.scoping import OrganizationScopedAdmin, ReadOnlyScopedAdmin, operator_of, organization_of
-from config.errors import DomainError
+from config.errors import DomainError, page_message
+from config.money import MoneyAdminMixin
 from coupons.models import Voucher
 
 from .models import (
@@ -89,14 +90,21 @@ class TariffForm(forms.ModelForm):
         return data
 
 
-class TariffInline(admin.TabularInline):
+class TariffInline(MoneyAdminMixin, admin.StackedInline):
     """Tariffs are edited with their lot; the lot admin's role rules apply (Django's per-model
     permissions are not used for operators)."""
 
     model = Tariff
     form = TariffForm
+    money_fields = ("first_price", "unit_price", "cap_per_24h", "night_unit_price", "night_cap")
     extra = 0
-    fields = TariffForm.Meta.fields
+    # Grouped on lines, so a lot's tariffs fit a 1280-pixel screen.
+    fields = (
+        "vehicle_type",
+        ("free_minutes", "first_minutes", "first_price"),
+        ("unit_minutes", "unit_price", "cap_per_24h"),
+        ("night_start", "night_end", "night_unit_price", "night_cap"),
+    )
 
     def _can_write(self, request) -> bool:
         if request.user.is_superuser:
@@ -191,7 +199,7 @@ class LotAdmin(OrganizationScopedAdmin):
             try:
                 parked = lot_recount_occupancy(lot_id=lot.pk)
             except DomainError as exc:
-                self.message_user(request, f"{lot.name}: {exc.message}", level=messages.ERROR)
+                self.message_user(request, f"{lot.name}: {page_message(exc)}", level=messages.ERROR)
             else:
                 self.message_user(request, _("%(lot)s: %(n)s cars parked.") % {"lot": lot.name, "n": parked})
 
@@ -257,8 +265,9 @@ class UnpaidFilter(admin.SimpleListFilter):
         return queryset
 
 
-class PaymentInline(admin.TabularInline):
+class PaymentInline(MoneyAdminMixin, admin.TabularInline):
     model = ParkingPayment
+    money_fields = ("fee", "discount", "amount")
     extra = 0
     fields = ("status", "fee", "discount", "amount", "method", "coupon", "priced_until", "paid_at")
     readonly_fields = fields
@@ -275,10 +284,11 @@ class PaymentInline(admin.TabularInline):
 
 
 @admin.register(ParkingSession)
-class ParkingSessionAdmin(ReadOnlyScopedAdmin):
+class ParkingSessionAdmin(MoneyAdminMixin, ReadOnlyScopedAdmin):
     """Sessions are written by the camera events (entries and exits) only."""
 
     organization_path = "lot__organization"
+    money_fields = ("fee",)
     list_display = ("plate", "plate_kind", "lot", "vehicle_type", "status", "entered_at", "exited_at", "fee", "user")
     # RelatedOnlyFieldListFilter: the plain "lot" filter would list every organization's lots.
     list_filter = ("status", UnpaidFilter, ("lot", admin.RelatedOnlyFieldListFilter), "vehicle_type", "plate_kind")
@@ -289,8 +299,9 @@ class ParkingSessionAdmin(ReadOnlyScopedAdmin):
 
 
 @admin.register(ParkingPayment)
-class ParkingPaymentAdmin(ReadOnlyScopedAdmin):
+class ParkingPaymentAdmin(MoneyAdminMixin, ReadOnlyScopedAdmin):
     organization_path = "session__lot__organization"
+    money_fields = ("fee", "discount", "amount")
     list_display = ("id", "session", "status", "fee", "discount", "amount", "method", "coupon", "paid_at")
     list_filter = ("status", "method", ("session__lot", admin.RelatedOnlyFieldListFilter))
     search_fields = ("session__plate",)

@@ -1,9 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ParkingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "parking"
+    verbose_name = _("Parking")
 
     def ready(self) -> None:
         from wallet.signals import wallet_credited

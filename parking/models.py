@@ -19,12 +19,27 @@ class Lot(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("lot")
+        verbose_name_plural = _("lots")
         ordering = ["organization", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "name"], name="lot_name_unique_per_org"),
-            models.CheckConstraint(condition=Q(capacity__gte=1), name="lot_capacity_positive"),
+            models.UniqueConstraint(
+                fields=["organization", "name"],
+                name="lot_name_unique_per_org",
+                violation_error_code="lot_name_unique_per_org",
+                violation_error_message=_("Your organization already has a lot with this name."),
+            ),
             models.CheckConstraint(
-                condition=Q(occupancy__gte=0) & Q(occupancy__lte=F("capacity")), name="lot_occupancy_in_range"
+                condition=Q(capacity__gte=1),
+                name="lot_capacity_positive",
+                violation_error_code="lot_capacity_positive",
+                violation_error_message=_("The capacity must be at least 1."),
+            ),
+            models.CheckConstraint(
+                condition=Q(occupancy__gte=0) & Q(occupancy__lte=F("capacity")),
+                name="lot_occupancy_in_range",
+                violation_error_code="lot_occupancy_in_range",
+                violation_error_message=_("Occupancy must be between 0 and the capacity."),
             ),
         ]
 
@@ -36,9 +51,9 @@ class Tariff(models.Model):
     """The contract's tariff rule for one vehicle type of one lot (see parking/tariffs.py)."""
 
     class VehicleType(models.TextChoices):
-        SMALL = "small", "Small car"
-        LARGE = "large", "Large vehicle"
-        NEW_ENERGY = "new_energy", "New-energy vehicle"
+        SMALL = "small", _("Small car")
+        LARGE = "large", _("Large vehicle")
+        NEW_ENERGY = "new_energy", _("New-energy vehicle")
 
     lot = models.ForeignKey(Lot, on_delete=models.CASCADE, related_name="tariffs")
     vehicle_type = models.CharField(max_length=16, choices=VehicleType.choices, default=VehicleType.SMALL)
@@ -56,12 +71,34 @@ class Tariff(models.Model):
     night_cap = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("tariff")
+        verbose_name_plural = _("tariffs")
         ordering = ["lot", "vehicle_type"]
         constraints = [
-            models.UniqueConstraint(fields=["lot", "vehicle_type"], name="tariff_one_per_vehicle_type"),
-            models.CheckConstraint(condition=Q(unit_minutes__gte=1), name="tariff_unit_minutes_positive"),
-            models.CheckConstraint(condition=Q(first_minutes__gte=1), name="tariff_first_minutes_positive"),
-            models.CheckConstraint(condition=Q(cap_per_24h__gte=F("first_price")), name="tariff_cap_covers_first"),
+            models.UniqueConstraint(
+                fields=["lot", "vehicle_type"],
+                name="tariff_one_per_vehicle_type",
+                violation_error_code="tariff_one_per_vehicle_type",
+                violation_error_message=_("This lot already has a tariff for this vehicle type."),
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_minutes__gte=1),
+                name="tariff_unit_minutes_positive",
+                violation_error_code="tariff_unit_minutes_positive",
+                violation_error_message=_("Each further period must last at least 1 minute."),
+            ),
+            models.CheckConstraint(
+                condition=Q(first_minutes__gte=1),
+                name="tariff_first_minutes_positive",
+                violation_error_code="tariff_first_minutes_positive",
+                violation_error_message=_("The first period must last at least 1 minute."),
+            ),
+            models.CheckConstraint(
+                condition=Q(cap_per_24h__gte=F("first_price")),
+                name="tariff_cap_covers_first",
+                violation_error_code="tariff_cap_covers_first",
+                violation_error_message=_("The daily cap cannot be lower than the price of the first period."),
+            ),
             models.CheckConstraint(
                 condition=(Q(night_start__isnull=True) & Q(night_end__isnull=True) & Q(night_unit_price__isnull=True))
                 | (
@@ -71,6 +108,8 @@ class Tariff(models.Model):
                     & ~Q(night_start=F("night_end"))
                 ),
                 name="tariff_night_complete",
+                violation_error_code="tariff_night_complete",
+                violation_error_message=_("A night rate needs a start, an end different from the start, and a price."),
             ),
         ]
 
@@ -123,6 +162,8 @@ class Vehicle(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("vehicle")
+        verbose_name_plural = _("vehicles")
         ordering = ["user", "plate"]
 
     def __str__(self) -> str:
@@ -133,8 +174,8 @@ class ParkingSession(models.Model):
     """A stay of one plate in one lot, from the entry camera to the exit camera."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "Parked"
-        CLOSED = "closed", "Left"
+        OPEN = "open", _("Parked")
+        CLOSED = "closed", _("Left")
 
     lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="sessions")
     plate = models.CharField(max_length=16)  # as the camera read it (parking/plates.py: camera_plate)
@@ -158,19 +199,29 @@ class ParkingSession(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("parking session")
+        verbose_name_plural = _("parking sessions")
         ordering = ["-entered_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["lot", "plate"], condition=Q(status="open"), name="session_one_open_per_plate_lot"
+                fields=["lot", "plate"],
+                condition=Q(status="open"),
+                name="session_one_open_per_plate_lot",
+                violation_error_code="session_one_open_per_plate_lot",
+                violation_error_message=_("This car is already parked in this lot."),
             ),
             models.CheckConstraint(
                 condition=Q(exited_at__isnull=True) | Q(exited_at__gte=F("entered_at")),
                 name="session_exit_after_entry",
+                violation_error_code="session_exit_after_entry",
+                violation_error_message=_("The exit cannot be before the entry."),
             ),
             models.CheckConstraint(
                 condition=(Q(status="open") & Q(exited_at__isnull=True) & Q(fee__isnull=True))
                 | (Q(status="closed") & Q(exited_at__isnull=False) & Q(fee__isnull=False)),
                 name="session_status_consistent",
+                violation_error_code="session_status_consistent",
+                violation_error_message=_("A closed stay needs an exit time; an open one has none."),
             ),
         ]
         indexes = [
@@ -193,13 +244,13 @@ class ParkingPayment(models.Model):
     unpaid payment (refreshed while the car is parked) and any number of paid ones."""
 
     class Status(models.TextChoices):
-        UNPAID = "unpaid", "Unpaid"
-        PAID = "paid", "Paid"
+        UNPAID = "unpaid", _("Unpaid")
+        PAID = "paid", _("Paid")
 
     class Method(models.TextChoices):
-        WALLET = "wallet", "Wallet"
-        AUTO = "auto", "Auto-debit"
-        COUPON = "coupon", "Coupon only"
+        WALLET = "wallet", _("Wallet")
+        AUTO = "auto", _("Auto-debit")
+        COUPON = "coupon", _("Coupon only")
 
     session = models.ForeignKey(ParkingSession, on_delete=models.PROTECT, related_name="payments")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.UNPAID)
@@ -219,14 +270,28 @@ class ParkingPayment(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("parking payment")
+        verbose_name_plural = _("parking payments")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["session"], condition=Q(status="unpaid"), name="payment_one_unpaid_per_session"
+                fields=["session"],
+                condition=Q(status="unpaid"),
+                name="payment_one_unpaid_per_session",
+                violation_error_code="payment_one_unpaid_per_session",
+                violation_error_message=_("This stay already has an unpaid payment."),
             ),
-            models.CheckConstraint(condition=Q(amount=F("fee") - F("discount")), name="payment_amount_arithmetic"),
             models.CheckConstraint(
-                condition=Q(status="unpaid") | Q(paid_at__isnull=False), name="payment_paid_has_time"
+                condition=Q(amount=F("fee") - F("discount")),
+                name="payment_amount_arithmetic",
+                violation_error_code="payment_amount_arithmetic",
+                violation_error_message=_("The amount must be the fee less the discount."),
+            ),
+            models.CheckConstraint(
+                condition=Q(status="unpaid") | Q(paid_at__isnull=False),
+                name="payment_paid_has_time",
+                violation_error_code="payment_paid_has_time",
+                violation_error_message=_("A paid payment needs the time it was paid."),
             ),
         ]
         indexes = [models.Index(fields=["status", "paid_at"], name="payment_status_paid_idx")]
@@ -273,18 +338,37 @@ class Partnership(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=~Q(offering=F("partner")), name="partnership_two_organizations"),
-            models.CheckConstraint(condition=Q(valid_until__gt=F("valid_from")), name="partnership_window_ordered"),
-            models.CheckConstraint(condition=Q(monthly_cap__gte=1), name="partnership_cap_positive"),
+            models.CheckConstraint(
+                condition=~Q(offering=F("partner")),
+                name="partnership_two_organizations",
+                violation_error_code="partnership_two_organizations",
+                violation_error_message=_("An organization cannot partner with itself."),
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_until__gt=F("valid_from")),
+                name="partnership_window_ordered",
+                violation_error_code="partnership_window_ordered",
+                violation_error_message=_("The partnership must end after it starts."),
+            ),
+            models.CheckConstraint(
+                condition=Q(monthly_cap__gte=1),
+                name="partnership_cap_positive",
+                violation_error_code="partnership_cap_positive",
+                violation_error_message=_("The monthly cap must be at least 1."),
+            ),
             models.CheckConstraint(
                 condition=(Q(status="ended") & Q(ended_at__isnull=False))
                 | (~Q(status="ended") & Q(ended_at__isnull=True)),
                 name="partnership_ended_has_time",
+                violation_error_code="partnership_ended_has_time",
+                violation_error_message=_("An ended partnership has an end time, and only an ended one."),
             ),
             models.UniqueConstraint(
                 fields=["offering", "partner"],
                 condition=Q(status__in=["offered", "accepted"]),
                 name="partnership_one_live_per_pair",
+                violation_error_code="partnership_one_live_per_pair",
+                violation_error_message=_("These two organizations already have an open or accepted partnership."),
             ),
         ]
 
@@ -306,8 +390,18 @@ class PartnershipMonth(models.Model):
     class Meta:
         ordering = ["partnership", "-month"]
         constraints = [
-            models.UniqueConstraint(fields=["partnership", "month"], name="partnership_month_unique"),
-            models.CheckConstraint(condition=Q(redemptions__lte=F("cap")), name="partnership_month_within_cap"),
+            models.UniqueConstraint(
+                fields=["partnership", "month"],
+                name="partnership_month_unique",
+                violation_error_code="partnership_month_unique",
+                violation_error_message=_("This partnership already has a counter for this month."),
+            ),
+            models.CheckConstraint(
+                condition=Q(redemptions__lte=F("cap")),
+                name="partnership_month_within_cap",
+                violation_error_code="partnership_month_within_cap",
+                violation_error_message=_("This partnership's monthly cap is reached."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -331,8 +425,18 @@ class SettlementEntry(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["payment", "organization"], name="settlement_one_side_per_payment"),
-            models.CheckConstraint(condition=~Q(organization=F("counterparty")), name="settlement_two_organizations"),
+            models.UniqueConstraint(
+                fields=["payment", "organization"],
+                name="settlement_one_side_per_payment",
+                violation_error_code="settlement_one_side_per_payment",
+                violation_error_message=_("This payment already has a settlement entry for this organization."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(organization=F("counterparty")),
+                name="settlement_two_organizations",
+                violation_error_code="settlement_two_organizations",
+                violation_error_message=_("A settlement is between two different organizations."),
+            ),
         ]
         indexes = [models.Index(fields=["organization", "partnership", "month"], name="settlement_statement_idx")]
         verbose_name_plural = "settlement entries"
@@ -363,9 +467,17 @@ class Merchant(models.Model):
     class Meta:
         ordering = ["organization", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "name"], name="merchant_name_unique_per_org"),
+            models.UniqueConstraint(
+                fields=["organization", "name"],
+                name="merchant_name_unique_per_org",
+                violation_error_code="merchant_name_unique_per_org",
+                violation_error_message=_("Your organization already has a merchant with this name."),
+            ),
             models.CheckConstraint(
-                condition=Q(benefit_type__in=["amount", "minutes", "percent", "free"]), name="merchant_benefit_known"
+                condition=Q(benefit_type__in=["amount", "minutes", "percent", "free"]),
+                name="merchant_benefit_known",
+                violation_error_code="merchant_benefit_known",
+                violation_error_message=_("Choose a known benefit type."),
             ),
         ]
 
@@ -421,10 +533,30 @@ class MerchantQuota(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=Q(quantity__gte=1), name="quota_quantity_positive"),
-            models.CheckConstraint(condition=Q(issued__lte=F("quantity")), name="quota_never_overspent"),
-            models.CheckConstraint(condition=Q(redeemed__lte=F("issued")), name="quota_redeemed_within_issued"),
-            models.CheckConstraint(condition=Q(valid_until__gt=F("valid_from")), name="quota_window_ordered"),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1),
+                name="quota_quantity_positive",
+                violation_error_code="quota_quantity_positive",
+                violation_error_message=_("A quota holds at least one coupon."),
+            ),
+            models.CheckConstraint(
+                condition=Q(issued__lte=F("quantity")),
+                name="quota_never_overspent",
+                violation_error_code="quota_never_overspent",
+                violation_error_message=_("This quota has no coupons left to issue."),
+            ),
+            models.CheckConstraint(
+                condition=Q(redeemed__lte=F("issued")),
+                name="quota_redeemed_within_issued",
+                violation_error_code="quota_redeemed_within_issued",
+                violation_error_message=_("A quota cannot have more coupons used than issued."),
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_until__gt=F("valid_from")),
+                name="quota_window_ordered",
+                violation_error_code="quota_window_ordered",
+                violation_error_message=_("The quota must end after it starts."),
+            ),
         ]
         indexes = [models.Index(fields=["refunded_at", "valid_until"], name="quota_refund_due_idx")]
 
@@ -465,11 +597,16 @@ class MerchantIssue(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(plate="") | Q(claim_token__isnull=False), name="issue_has_plate_or_claim"
+                condition=~Q(plate="") | Q(claim_token__isnull=False),
+                name="issue_has_plate_or_claim",
+                violation_error_code="issue_has_plate_or_claim",
+                violation_error_message=_("A coupon is issued to a plate or as a claim link."),
             ),
             models.CheckConstraint(
                 condition=(Q(status="used") & Q(payment__isnull=False)) | (~Q(status="used") & Q(payment__isnull=True)),
                 name="issue_used_has_payment",
+                violation_error_code="issue_used_has_payment",
+                violation_error_message=_("A used coupon names the payment it paid, and only a used one."),
             ),
         ]
         indexes = [models.Index(fields=["plate", "status"], name="issue_plate_status_idx")]

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from config.errors import DomainError
 
@@ -49,7 +50,9 @@ def clean_plate(raw: str) -> str:
     """The normalized plate, or a `validation_error` (DomainError) saying what a plate looks like."""
     plate = normalize_plate(raw or "")
     if not is_valid_plate(plate):
-        raise DomainError("validation_error", "This is not a valid licence plate.", details={"plate": [PLATE_HINT]})
+        raise DomainError(
+            "validation_error", gettext_noop("This is not a valid licence plate."), details={"plate": [PLATE_HINT]}
+        )
     return plate
 
 

@@ -105,15 +105,16 @@ def payment_for_customer(user, payment_id) -> ParkingPayment:
 
 
 def coupons_for_session(user, session: ParkingSession) -> list:
-    """The customer's paid coupons that apply to this session's lot, oldest first."""
+    """The customer's paid coupons that apply to this session's lot and are still valid, oldest first."""
     from django.db.models import Q
 
     from orders.models import Order
 
+    now = timezone.now()
     own = Q(organization_id=session.lot.organization_id) & (
         Q(voucher__lot__isnull=True) | Q(voucher__lot_id=session.lot_id)
     )
-    for p in partnerships_honouring(session.lot, timezone.now()):
+    for p in partnerships_honouring(session.lot, now):
         # a partner's coupons valid at all its lots, of a covered benefit type
         partner_coupons = Q(
             organization_id=p.partner_id, voucher__lot__isnull=True, voucher__benefit_type__in=p.benefit_types
@@ -121,11 +122,44 @@ def coupons_for_session(user, session: ParkingSession) -> list:
         if p.status == Partnership.Status.ENDED:
             partner_coupons &= Q(paid_at__lte=p.ended_at)
         own |= partner_coupons
-    return list(
+    coupons = (
         Order.objects.select_related("voucher")
         .filter(own, user=user, status=Order.Status.PAID)
         .order_by("paid_at", "created_at")
     )
+    return [c for c in coupons if not c.is_lapsed(now)]
+
+
+@dataclass(frozen=True)
+class Offer:
+    """One coupon offered at a payment: what it takes off and what is left to pay with it."""
+
+    coupon: object  # orders.Order (a paid coupon)
+    discount: int
+    amount: int
+    best: bool = False
+
+
+def payment_offers(user, session: ParkingSession, snap: Snapshot) -> list[Offer]:
+    """The customer's coupons for paying what `snap` says is due, the best first and marked `best`.
+
+    The best coupon is the one that saves the most now. On a tie the one that cost the customer
+    less is used first (a ¥3-off and a free stay both save ¥3 on a ¥3 fee: the free stay is kept
+    for a dearer stay), then the one bought first. A coupon that saves nothing is never the best."""
+    from .services.payments import coupon_discount
+
+    if snap.due <= 0:
+        return []
+    priced = []
+    for coupon in coupons_for_session(user, session):
+        discount = coupon_discount(
+            voucher=coupon.voucher, fee=snap.due, session=session, covered=snap.covered, until=snap.at
+        )
+        priced.append((coupon, discount))
+    priced.sort(key=lambda cd: (-cd[1], cd[0].amount, cd[0].paid_at or cd[0].created_at))
+    return [
+        Offer(coupon=c, discount=d, amount=snap.due - d, best=(i == 0 and d > 0)) for i, (c, d) in enumerate(priced)
+    ]
 
 
 def partnerships_honouring(lot: Lot, at: datetime) -> QuerySet[Partnership]:
@@ -231,6 +265,26 @@ def _tz():
 def lot_daily_revenue(lot: Lot, *, days: int = 30, today=None) -> list[dict]:
     """Paid parking per local day for the last `days` days (days without revenue included), oldest
     first: `{"day", "revenue", "discount", "payments"}`."""
+    return _daily_revenue(ParkingPayment.objects.filter(session__lot=lot), days=days, today=today)
+
+
+def parking_revenue_by_day(*, organization_id: int | None, days: int = 30, today=None) -> list[dict]:
+    """lot_daily_revenue over every lot of an organization (`None`: every organization's)."""
+    payments = ParkingPayment.objects.all()
+    if organization_id is not None:
+        payments = payments.filter(session__lot__organization_id=organization_id)
+    return _daily_revenue(payments, days=days, today=today)
+
+
+def lots_occupancy(*, organization_id: int | None) -> list[Lot]:
+    """The lots with their live occupancy and capacity, fullest first."""
+    lots = Lot.objects.all()
+    if organization_id is not None:
+        lots = lots.filter(organization_id=organization_id)
+    return sorted(lots.order_by("name"), key=lambda lot: -(lot.occupancy / lot.capacity if lot.capacity else 0))
+
+
+def _daily_revenue(payments, *, days: int, today=None) -> list[dict]:
     from django.db.models import Count, Sum
     from django.db.models.functions import TruncDate
 
@@ -239,7 +293,7 @@ def lot_daily_revenue(lot: Lot, *, days: int = 30, today=None) -> list[dict]:
     first = today - timedelta(days=days - 1)
     since = datetime.combine(first, datetime.min.time(), tzinfo=tz)
     rows = (
-        ParkingPayment.objects.filter(session__lot=lot, status=ParkingPayment.Status.PAID, paid_at__gte=since)
+        payments.filter(status=ParkingPayment.Status.PAID, paid_at__gte=since)
         .annotate(day=TruncDate("paid_at", tzinfo=tz))
         .values("day")
         .annotate(revenue=Sum("amount"), discount=Sum("discount"), payments=Count("id"))

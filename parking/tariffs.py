@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, tzinfo
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
 from config.errors import DomainError
 
 DAY = 1440
@@ -116,7 +118,9 @@ def parse_rule(data: Any, *, field: str = "tariff") -> TariffRule:
     """Validate a tariff given as JSON and return the rule. Missing fields take the contract's
     example values; anything invalid is a `validation_error` listing every problem."""
     if not isinstance(data, Mapping):
-        raise DomainError("validation_error", "The tariff must be an object.", details={field: ["Must be an object."]})
+        raise DomainError(
+            "validation_error", gettext_noop("The tariff must be an object."), details={field: ["Must be an object."]}
+        )
     unknown = set(data) - set(_INT_FIELDS) - {"night"}
     errors: dict[str, Any] = {}
     for name in sorted(unknown):
@@ -153,7 +157,7 @@ def parse_rule(data: Any, *, field: str = "tariff") -> TariffRule:
             else:
                 night = NightRate(start=start, end=end, unit_price=n_price, cap=n_cap)
     if errors:
-        raise DomainError("validation_error", "The tariff is not valid.", details={field: errors})
+        raise DomainError("validation_error", gettext_noop("The tariff is not valid."), details={field: errors})
     return TariffRule(night=night, **values)
 
 
@@ -166,7 +170,7 @@ def stay_minutes(entered_at: datetime, exited_at: datetime) -> int:
     if seconds < 0:
         raise DomainError(
             "validation_error",
-            "The exit is before the entry.",
+            gettext_noop("The exit is before the entry."),
             details={"exited_at": ["Must not be before entered_at."]},
         )
     return math.ceil(seconds / 60)

@@ -7,6 +7,7 @@ from . import merchant_views, views
 urlpatterns = [
     path("parking/vehicles/", views.vehicles, name="parking-vehicles"),
     path("parking/vehicles/<int:vehicle_id>/auto-pay/", views.vehicle_auto_pay, name="parking-vehicle-auto-pay"),
+    path("parking/vehicles/<int:vehicle_id>/type/", views.vehicle_type, name="parking-vehicle-type"),
     path("parking/vehicles/<int:vehicle_id>/remove/", views.vehicle_remove, name="parking-vehicle-remove"),
     path("parking/sessions/", views.sessions, name="parking-sessions"),
     path("parking/sessions/<int:session_id>/pay/", views.pay, name="parking-pay"),

@@ -5,27 +5,36 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from config.errors import DomainError
+from config.errors import DomainError, page_message
 
 from . import selectors
 from .models import Tariff
 from .plates import registration_plate
 from .services import vehicles as vehicle_services
-from .services.payments import coupon_discount, merchant_offer, session_pay
+from .services.payments import merchant_offer, session_pay
 
 
 def _error(request, exc: DomainError) -> None:
     """The page side of the one error type: a DomainError becomes a message."""
-    messages.error(request, exc.message)
+    messages.error(request, page_message(exc))
 
 
 class VehicleForm(forms.Form):
-    plate = forms.CharField(label=_("Plate"), max_length=32, help_text=_("For example 粤B12345"))
-    vehicle_type = forms.ChoiceField(label=_("Vehicle type"), choices=Tariff.VehicleType.choices, required=False)
-    auto_pay = forms.BooleanField(label=_("Pay automatically from my wallet when I leave"), required=False)
+    plate = forms.CharField(
+        label=gettext_lazy("Plate"),
+        max_length=32,
+        help_text=gettext_lazy("For example 粤B12345, or 粤BD12345 for a new-energy car"),
+    )
+    vehicle_type = forms.ChoiceField(
+        label=gettext_lazy("Vehicle type"),
+        choices=[("", gettext_lazy("From the plate"))] + Tariff.VehicleType.choices,
+        required=False,
+    )
+    auto_pay = forms.BooleanField(label=gettext_lazy("Pay automatically from my wallet when I leave"), required=False)
 
     def clean_plate(self):
         try:
@@ -47,7 +56,7 @@ def vehicles(request):
                     vehicle_type=form.cleaned_data["vehicle_type"] or None,
                 )
             except DomainError as exc:
-                form.add_error("plate", exc.message)
+                form.add_error("plate", page_message(exc))
             else:
                 messages.success(request, _("Vehicle %(plate)s saved.") % {"plate": vehicle.plate})
                 return redirect("parking-vehicles")
@@ -56,7 +65,11 @@ def vehicles(request):
     return render(
         request,
         "parking/vehicles.html",
-        {"form": form, "vehicles": selectors.vehicles_for_customer(request.user)},
+        {
+            "form": form,
+            "vehicles": selectors.vehicles_for_customer(request.user),
+            "vehicle_types": Tariff.VehicleType.choices,
+        },
     )
 
 
@@ -70,6 +83,23 @@ def vehicle_auto_pay(request, vehicle_id):
         (_("Auto-pay is on for %(plate)s.") if vehicle.auto_pay else _("Auto-pay is off for %(plate)s."))
         % {"plate": vehicle.plate},
     )
+    return redirect("parking-vehicles")
+
+
+@login_required
+@require_POST
+def vehicle_type(request, vehicle_id):
+    vehicle = selectors.vehicle_for_customer(request.user, vehicle_id)
+    try:
+        vehicle_services.vehicle_set_type(vehicle=vehicle, vehicle_type=request.POST.get("vehicle_type", ""))
+    except DomainError as exc:
+        _error(request, exc)
+    else:
+        messages.success(
+            request,
+            _("Vehicle type of %(plate)s: %(type)s.")
+            % {"plate": vehicle.plate, "type": vehicle.get_vehicle_type_display()},
+        )
     return redirect("parking-vehicles")
 
 
@@ -121,19 +151,15 @@ def pay(request, session_id):
         )
         return redirect("parking-sessions")
     snap = selectors.snapshot(session, timezone.now())
-    offers = []
-    if snap.due > 0:
-        for coupon in coupons:
-            discount = coupon_discount(
-                voucher=coupon.voucher, fee=snap.due, session=session, covered=snap.covered, until=snap.at
-            )
-            offers.append({"coupon": coupon, "discount": discount, "amount": snap.due - discount})
-    # a merchant's coupon issued to this car: it applies when no coupon is chosen
+    offers = selectors.payment_offers(request.user, session, snap)
+    # a merchant's coupon issued to this car applies when no coupon is chosen: it comes first
     shop = merchant_offer(session=session, fee=snap.due, covered=snap.covered, until=snap.at)
-    return render(request, "parking/pay.html", {"session": session, "snap": snap, "offers": offers, "shop": shop})
+    best = None if shop else next((o for o in offers if o.best), None)
+    context = {"session": session, "snap": snap, "offers": offers, "best": best, "shop": shop}
+    return render(request, "parking/pay.html", context)
 
 
 def _money(value: int) -> str:
-    from .templatetags.money import money
+    from config.money import format_money as money
 
     return money(value)

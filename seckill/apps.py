@@ -1,9 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SeckillConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "seckill"
+    verbose_name = _("Flash sales")
 
     def ready(self) -> None:
         from coupons import signals

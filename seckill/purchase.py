@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils.translation import gettext_noop
 
 from config import metrics
 from config.errors import DomainError
@@ -58,7 +59,7 @@ def _refuse(code: int, n: int, voucher: Voucher) -> DomainError:
     if code == gate.LIMIT:
         return limit_error(voucher, n)
     if code == gate.NOT_ON_SALE:
-        return DomainError("not_found", "This voucher is not on sale.", status=404)
+        return DomainError("not_found", gettext_noop("This voucher is not on sale."), status=404)
     if code == gate.NOT_STARTED:
         return DomainError("not_started", details={"begins_at": voucher.begins_at.isoformat()})
     if code == gate.ENDED:
@@ -97,7 +98,7 @@ def purchase_through_redis(*, meta: dict[str, str], stock: int, user: AbstractBa
         _load_from_database(voucher.pk)
         code, n = gate.take_and_index(voucher_id=voucher.pk, user_id=user.pk, order_id=order_id, now_ms=now_ms)
         if code == gate.NOT_LOADED:
-            raise DomainError("not_found", "This voucher is not on sale.", status=404)
+            raise DomainError("not_found", gettext_noop("This voucher is not on sale."), status=404)
     if code != gate.OK:
         raise _refuse(code, n, voucher)
     dispatch.submit({"order_id": str(order_id), "voucher_id": voucher.pk, "user_id": user.pk, "accepted_ms": now_ms})
@@ -141,7 +142,7 @@ def _purchase(*, voucher_id: int, user: AbstractBaseUser, peeked: tuple[dict, in
         if not meta or stock is None:
             voucher = _load_from_database(voucher_id)
             if voucher is None:
-                raise DomainError("not_found", "This voucher is not on sale.", status=404)
+                raise DomainError("not_found", gettext_noop("This voucher is not on sale."), status=404)
             if voucher.kind == Voucher.Kind.SECKILL and voucher.status == Voucher.Status.LISTED:
                 meta, stock = gate.peek(voucher_id)
         if meta and stock is not None and meta.get("kind") == Voucher.Kind.SECKILL:

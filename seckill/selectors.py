@@ -64,3 +64,50 @@ def live_stock(voucher: Voucher) -> int | None:
         log.warning("seckill gate unreachable for the live stock of voucher %s", voucher.pk, exc_info=True)
         return None
     return stock
+
+
+def pending_intake(voucher: Voucher) -> int:
+    """How many orders the gate accepted that the intake has not written yet (0 without the gate)."""
+    if not gate.enabled() or voucher.kind != Voucher.Kind.SECKILL:
+        return 0
+    try:
+        return int(gate.client().hlen(gate.keys(voucher.pk).pending))
+    except Exception:
+        log.warning("seckill gate unreachable for the pending intake of voucher %s", voucher.pk, exc_info=True)
+        return 0
+
+
+def live_sales(*, organization_id: int | None, now=None, soon_hours: int = 24) -> list[dict]:
+    """The flash sales on now or starting within `soon_hours`, soonest end first: `{"voucher",
+    "status", "sold", "left", "pending", "initial"}`. `left` is the gate's stock when it holds the
+    sale (the database's otherwise); `sold` counts every unit taken, pending intake included."""
+    from datetime import timedelta
+
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from coupons.selectors import sale_state
+
+    now = now or timezone.now()
+    sales = Voucher.objects.filter(kind=Voucher.Kind.SECKILL, status=Voucher.Status.LISTED).filter(
+        Q(ends_at__isnull=True) | Q(ends_at__gt=now),
+        Q(begins_at__isnull=True) | Q(begins_at__lte=now + timedelta(hours=soon_hours)),
+    )
+    if organization_id is not None:
+        sales = sales.filter(organization_id=organization_id)
+    out = []
+    for voucher in sales.select_related("lot").order_by("ends_at", "id")[:20]:
+        state = sale_state(voucher)
+        left = state["stock_remaining"] if state["stock_remaining"] is not None else 0
+        initial = voucher.initial_stock or 0
+        out.append(
+            {
+                "voucher": voucher,
+                "status": state["status"],
+                "left": left,
+                "sold": max(0, initial - left),
+                "initial": initial,
+                "pending": pending_intake(voucher),
+            }
+        )
+    return out

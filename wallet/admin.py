@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.db.models import Count, Q
 
 from accounts.scoping import ReadOnlyScopedAdmin, organization_of
+from config.money import MoneyAdminMixin
 
 from .models import LedgerEntry, MoneyReconciliationFinding, MoneyReconciliationReport, TopUp, Wallet
 
@@ -17,7 +18,8 @@ class SuperuserOnlyAdmin(ReadOnlyScopedAdmin):
         return request.user.is_superuser
 
 
-class LedgerEntryInline(admin.TabularInline):
+class LedgerEntryInline(MoneyAdminMixin, admin.TabularInline):
+    money_fields = ("amount", "balance_before", "balance_after")
     model = LedgerEntry
     extra = 0
     can_delete = False
@@ -35,7 +37,8 @@ class LedgerEntryInline(admin.TabularInline):
 
 
 @admin.register(Wallet)
-class WalletAdmin(SuperuserOnlyAdmin):
+class WalletAdmin(MoneyAdminMixin, SuperuserOnlyAdmin):
+    money_fields = ("balance",)
     list_display = ("user", "balance", "updated_at")
     search_fields = ("user__username",)
     readonly_fields = ("user", "balance", "created_at", "updated_at")
@@ -43,7 +46,8 @@ class WalletAdmin(SuperuserOnlyAdmin):
 
 
 @admin.register(TopUp)
-class TopUpAdmin(SuperuserOnlyAdmin):
+class TopUpAdmin(MoneyAdminMixin, SuperuserOnlyAdmin):
+    money_fields = ("amount",)
     list_display = ("id", "user", "amount", "provider", "provider_txn_id", "status", "created_at", "completed_at")
     list_filter = ("status", "provider")
     search_fields = ("provider_txn_id", "user__username")
@@ -51,7 +55,8 @@ class TopUpAdmin(SuperuserOnlyAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(ReadOnlyScopedAdmin):
+class LedgerEntryAdmin(MoneyAdminMixin, ReadOnlyScopedAdmin):
+    money_fields = ("amount", "balance_before", "balance_after")
     """Read-only. Operators see the entries tied to their organization's orders (payments, refunds,
     compensations); superusers see every entry."""
 
@@ -62,7 +67,7 @@ class LedgerEntryAdmin(ReadOnlyScopedAdmin):
     list_select_related = ("wallet__user", "order")
     readonly_fields = [f.name for f in LedgerEntry._meta.fields]
     # The balance around an entry is the customer's money across every organization: superusers only.
-    PRIVATE = ("balance_before", "balance_after")
+    PRIVATE = ("balance_before", "balance_after", "balance_before_yuan", "balance_after_yuan")
 
     def get_list_display(self, request):
         shown = super().get_list_display(request)

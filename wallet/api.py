@@ -3,6 +3,7 @@
 import json
 
 from django.urls import path
+from django.utils.translation import gettext_noop
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -112,11 +113,13 @@ class PaymentWebhookView(APIView):
             raise DomainError("not_found", status=404)
         raw = request.body
         if not signature_valid(raw, request.headers.get(SIGNATURE_HEADER)):
-            raise DomainError("permission_denied", "The signature does not match.", status=403)
+            raise DomainError("permission_denied", gettext_noop("The signature does not match."), status=403)
         try:
             payload = json.loads(raw)
         except (ValueError, UnicodeDecodeError, RecursionError):
-            raise DomainError("validation_error", "The request body is not valid JSON.", status=400) from None
+            raise DomainError(
+                "validation_error", gettext_noop("The request body is not valid JSON."), status=400
+            ) from None
         ser = WebhookSerializer(data=payload)
         ser.is_valid(raise_exception=True)
         data = ser.validated_data

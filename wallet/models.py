@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class Wallet(models.Model):
@@ -12,7 +13,16 @@ class Wallet(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=Q(balance__gte=0), name="wallet_balance_non_negative")]
+        verbose_name = _("wallet")
+        verbose_name_plural = _("wallets")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(balance__gte=0),
+                name="wallet_balance_non_negative",
+                violation_error_code="wallet_balance_non_negative",
+                violation_error_message=_("A wallet balance cannot be negative."),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Wallet of {self.user}"
@@ -23,14 +33,14 @@ class LedgerEntry(models.Model):
     sum to its balance."""
 
     class Kind(models.TextChoices):
-        TOPUP = "topup", "Top-up"
-        ORDER_PAYMENT = "order_payment", "Coupon purchase"
-        ORDER_REFUND = "order_refund", "Coupon refund"
-        PARKING_PAYMENT = "parking_payment", "Parking fee"
-        COMPENSATION = "compensation", "Compensation"
-        ADJUSTMENT = "adjustment", "Adjustment"
-        MERCHANT_QUOTA = "merchant_quota", "Merchant quota purchase"
-        MERCHANT_REFUND = "merchant_refund", "Merchant quota refund"
+        TOPUP = "topup", _("Top-up")
+        ORDER_PAYMENT = "order_payment", _("Coupon purchase")
+        ORDER_REFUND = "order_refund", _("Coupon refund")
+        PARKING_PAYMENT = "parking_payment", _("Parking fee")
+        COMPENSATION = "compensation", _("Compensation")
+        ADJUSTMENT = "adjustment", _("Adjustment")
+        MERCHANT_QUOTA = "merchant_quota", _("Merchant quota purchase")
+        MERCHANT_REFUND = "merchant_refund", _("Merchant quota refund")
 
     wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
     kind = models.CharField(max_length=24, choices=Kind.choices)
@@ -48,15 +58,33 @@ class LedgerEntry(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name_plural = "ledger entries"
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["wallet", "idempotency_key"], name="ledger_idempotency_per_wallet"),
-            models.CheckConstraint(condition=~Q(amount=0), name="ledger_amount_non_zero"),
-            models.CheckConstraint(condition=Q(balance_after__gte=0), name="ledger_balance_after_non_negative"),
+            models.UniqueConstraint(
+                fields=["wallet", "idempotency_key"],
+                name="ledger_idempotency_per_wallet",
+                violation_error_code="ledger_idempotency_per_wallet",
+                violation_error_message=_("This movement was already recorded."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(amount=0),
+                name="ledger_amount_non_zero",
+                violation_error_code="ledger_amount_non_zero",
+                violation_error_message=_("A movement cannot be zero."),
+            ),
+            models.CheckConstraint(
+                condition=Q(balance_after__gte=0),
+                name="ledger_balance_after_non_negative",
+                violation_error_code="ledger_balance_after_non_negative",
+                violation_error_message=_("A movement cannot leave the balance negative."),
+            ),
             models.CheckConstraint(
                 condition=Q(balance_after=models.F("balance_before") + models.F("amount")),
                 name="ledger_balance_arithmetic",
+                violation_error_code="ledger_balance_arithmetic",
+                violation_error_message=_("The balance after must be the balance before plus the amount."),
             ),
         ]
 
@@ -70,9 +98,9 @@ class TopUp(models.Model):
     id is unique per provider, so a repeated confirmation can never credit twice."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Pending")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="topups")
     amount = models.PositiveBigIntegerField(help_text="Minor units.")
@@ -90,15 +118,34 @@ class TopUp(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("top-up")
+        verbose_name_plural = _("top-ups")
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["provider", "provider_txn_id"], name="topup_txn_unique_per_provider"),
             models.UniqueConstraint(
-                fields=["user", "reference"], condition=~Q(reference=""), name="topup_reference_unique_per_user"
+                fields=["provider", "provider_txn_id"],
+                name="topup_txn_unique_per_provider",
+                violation_error_code="topup_txn_unique_per_provider",
+                violation_error_message=_("This payment-provider transaction was already recorded."),
             ),
-            models.CheckConstraint(condition=Q(amount__gte=1), name="topup_amount_positive"),
+            models.UniqueConstraint(
+                fields=["user", "reference"],
+                condition=~Q(reference=""),
+                name="topup_reference_unique_per_user",
+                violation_error_code="topup_reference_unique_per_user",
+                violation_error_message=_("This top-up was already started."),
+            ),
             models.CheckConstraint(
-                condition=~Q(status="succeeded") | Q(ledger_entry__isnull=False), name="topup_succeeded_has_entry"
+                condition=Q(amount__gte=1),
+                name="topup_amount_positive",
+                violation_error_code="topup_amount_positive",
+                violation_error_message=_("A top-up must be at least 0.01."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="succeeded") | Q(ledger_entry__isnull=False),
+                name="topup_succeeded_has_entry",
+                violation_error_code="topup_succeeded_has_entry",
+                violation_error_message=_("A succeeded top-up needs its ledger entry."),
             ),
         ]
 

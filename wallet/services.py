@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from config import metrics
 from config.errors import DomainError
@@ -46,7 +47,7 @@ def _move(
     memo: str = "",
 ) -> LedgerEntry:
     if amount == 0:
-        raise DomainError("validation_error", "Amount must not be zero.", status=400)
+        raise DomainError("validation_error", gettext_noop("Amount must not be zero."), status=400)
     with transaction.atomic():
         wallet = _wallet_locked(user_id)
         existing = LedgerEntry.objects.filter(wallet=wallet, idempotency_key=idempotency_key).first()
@@ -105,7 +106,7 @@ def wallet_credit(
     """Add `amount` (> 0) to the user's wallet. Returns the ledger entry (the existing one when the
     idempotency key was used before)."""
     if amount <= 0:
-        raise DomainError("validation_error", "A credit must be positive.", status=400)
+        raise DomainError("validation_error", gettext_noop("A credit must be positive."), status=400)
     return _move(
         user_id=user_id,
         amount=amount,
@@ -122,7 +123,7 @@ def wallet_debit(
 ) -> LedgerEntry:
     """Take `amount` (> 0) from the user's wallet; `insufficient_funds` when it does not cover."""
     if amount <= 0:
-        raise DomainError("validation_error", "A debit must be positive.", status=400)
+        raise DomainError("validation_error", gettext_noop("A debit must be positive."), status=400)
     return _move(
         user_id=user_id,
         amount=-amount,
@@ -148,10 +149,14 @@ def topup_start(
     from .payments import get_provider
 
     if amount <= 0:
-        raise DomainError("validation_error", "A top-up must be positive.", details={"amount": ["Must be positive."]})
+        raise DomainError(
+            "validation_error", gettext_noop("A top-up must be positive."), details={"amount": ["Must be positive."]}
+        )
     provider = get_provider(provider_name)
     if provider is None:
-        raise DomainError("validation_error", "Unknown payment provider.", details={"provider": ["Unknown."]})
+        raise DomainError(
+            "validation_error", gettext_noop("Unknown payment provider."), details={"provider": ["Unknown."]}
+        )
     if reference:
         earlier = _topup_by_reference(user=user, amount=amount, reference=reference)
         if earlier is not None:
@@ -179,7 +184,7 @@ def topup_start(
 def _topup_by_reference(*, user: AbstractBaseUser, amount: int, reference: str) -> TopUp | None:
     earlier = TopUp.objects.filter(user=user, reference=reference).first()
     if earlier is not None and earlier.amount != amount:
-        raise DomainError("idempotency_conflict", "This reference was used for another top-up.")
+        raise DomainError("idempotency_conflict", gettext_noop("This reference was used for another top-up."))
     return earlier
 
 
@@ -191,15 +196,17 @@ def topup_confirm(*, provider_name: str, provider_txn_id: str, amount: int | Non
             TopUp.objects.select_for_update().filter(provider=provider_name, provider_txn_id=provider_txn_id).first()
         )
         if topup is None:
-            raise DomainError("not_found", "Unknown transaction.", status=404)
+            raise DomainError("not_found", gettext_noop("Unknown transaction."), status=404)
         if topup.status == TopUp.Status.SUCCEEDED:
             return topup
         if topup.status == TopUp.Status.FAILED:
-            raise DomainError("invalid_state", "This top-up already failed.", details={"status": topup.status})
+            raise DomainError(
+                "invalid_state", gettext_noop("This top-up already failed."), details={"status": topup.status}
+            )
         if amount is not None and amount != topup.amount:
             raise DomainError(
                 "validation_error",
-                "The confirmed amount differs from the top-up.",
+                gettext_noop("The confirmed amount differs from the top-up."),
                 details={"amount": [f"Expected {topup.amount}."]},
             )
         entry = wallet_credit(
@@ -224,7 +231,7 @@ def topup_fail(*, provider_name: str, provider_txn_id: str, reason: str = "") ->
             TopUp.objects.select_for_update().filter(provider=provider_name, provider_txn_id=provider_txn_id).first()
         )
         if topup is None:
-            raise DomainError("not_found", "Unknown transaction.", status=404)
+            raise DomainError("not_found", gettext_noop("Unknown transaction."), status=404)
         if topup.status == TopUp.Status.PENDING:
             topup.status = TopUp.Status.FAILED
             topup.failure_reason = reason[:255]
@@ -237,7 +244,7 @@ def wallets_open_bulk(*, users: list, balance: int = 0) -> list[Wallet]:
     """Wallets for many new customers at once (load tests, demos), each funded with `balance` through
     an opening ledger entry. Must run inside the caller's transaction, right after the users."""
     if balance < 0:
-        raise DomainError("validation_error", "An opening balance cannot be negative.", status=400)
+        raise DomainError("validation_error", gettext_noop("An opening balance cannot be negative."), status=400)
     wallets = Wallet.objects.bulk_create([Wallet(user=u, balance=balance) for u in users], batch_size=1000)
     if balance:
         LedgerEntry.objects.bulk_create(

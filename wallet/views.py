@@ -7,11 +7,13 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 
-from config.errors import DomainError
+from config.errors import DomainError, page_message
 
+from .notes import ledger_note
 from .selectors import ledger_entries_of, wallet_of
 from .services import topup_start
 
@@ -39,7 +41,7 @@ class TopUpForm(forms.Form):
         return int(self.cleaned_data["amount"] * 100)
 
 
-ENTRIES_SHOWN = 50
+ENTRIES_PER_PAGE = 20
 
 
 @login_required
@@ -50,12 +52,15 @@ def wallet_page(request):
             try:
                 topup_start(user=request.user, amount=form.amount_minor(), reference=form.cleaned_data["token"] or None)
             except DomainError as exc:
-                messages.error(request, exc.message)
+                messages.error(request, page_message(exc))
             else:
                 messages.success(request, _("Your wallet was topped up."))
                 return redirect("wallet")
     else:
         form = TopUpForm(initial={"token": uuid.uuid4().hex})
     wallet = wallet_of(user=request.user)
-    entries = ledger_entries_of(user=request.user)[:ENTRIES_SHOWN]
-    return render(request, "wallet/wallet.html", {"wallet": wallet, "entries": entries, "form": form})
+    page = Paginator(ledger_entries_of(user=request.user), ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
+    for entry in page.object_list:
+        entry.note = ledger_note(entry.memo)
+    context = {"wallet": wallet, "entries": page.object_list, "page": page, "form": form}
+    return render(request, "wallet/wallet.html", context)

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc served from our own static files (no CDN)
     "accounts",
     "wallet",
     "coupons",
@@ -224,6 +225,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# A refused CSRF check answers the product's own 403 page (both languages), not Django's.
+CSRF_FAILURE_VIEW = "config.handlers.csrf_failure"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
@@ -286,6 +289,9 @@ SPECTACULAR_SETTINGS = {
         "PaymentStatusEnum": "parking.models.ParkingPayment.Status",
         "PlateKindEnum": "parking.plates.PlateKind",
     },
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # The public payment-provider webhook shares this secret with the provider (HMAC-SHA256).

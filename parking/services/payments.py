@@ -14,6 +14,7 @@ from datetime import date, datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from config import metrics
 from config.errors import DomainError
@@ -107,7 +108,7 @@ def coupon_discount(*, voucher, fee: int, session: ParkingSession, covered: int,
         shortened = fee_for_stay(rule, session.entered_at, until, tz=timezone.get_default_timezone(), minutes_off=value)
         off = fee - max(0, shortened - covered)
     else:  # pragma: no cover - the model's choices are exhaustive
-        raise DomainError("invalid_state", "This coupon has an unknown benefit.")
+        raise DomainError("invalid_state", gettext_noop("This coupon has an unknown benefit."))
     return max(0, min(fee, off))
 
 
@@ -153,7 +154,7 @@ def payment_pay(*, payment_id: int, user: AbstractBaseUser, coupon_id: uuid.UUID
         if payment is None:
             raise not_found("parking payment")
         if payment.status != ParkingPayment.Status.UNPAID:
-            raise DomainError("invalid_state", "This payment is already paid.")
+            raise DomainError("invalid_state", gettext_noop("This payment is already paid."))
         return _pay_locked(session, payments, payment, user=user, coupon_id=coupon_id)
 
 
@@ -171,7 +172,7 @@ def session_pay(*, session_id: int, user: AbstractBaseUser, coupon_id: uuid.UUID
         else:
             payment = _unpaid(payments)
         if payment is None:
-            raise DomainError("invalid_state", "Nothing is due for this stay right now.")
+            raise DomainError("invalid_state", gettext_noop("Nothing is due for this stay right now."))
         return _pay_locked(session, payments, payment, user=user, coupon_id=coupon_id)
 
 
@@ -187,7 +188,7 @@ def _pay_locked(
     if session.status == ParkingSession.Status.OPEN:
         snap = snapshot(session, timezone.now(), payments=payments)
         if snap.due <= 0:
-            raise DomainError("invalid_state", "Nothing is due for this stay right now.")
+            raise DomainError("invalid_state", gettext_noop("Nothing is due for this stay right now."))
         payment.fee, payment.priced_until = snap.due, snap.at
         covered = snap.covered
     else:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from accounts.models import Organization
 from config.errors import DomainError
@@ -52,7 +53,7 @@ def lot_create(
     except IntegrityError as exc:
         raise DomainError(
             "validation_error",
-            "Your organization already has a lot with this name.",
+            gettext_noop("Your organization already has a lot with this name."),
             details={"name": ["Your organization already has a lot with this name."]},
         ) from exc
     return Lot.objects.prefetch_related("tariffs").get(pk=lot.pk)
@@ -67,7 +68,7 @@ def lot_recount_occupancy(*, lot_id: int) -> int:
         if parked > lot.capacity:
             raise DomainError(
                 "invalid_state",
-                "More cars are parked than the lot holds; raise its capacity first.",
+                gettext_noop("More cars are parked than the lot holds; raise its capacity first."),
                 details={"parked": parked, "capacity": lot.capacity},
             )
         Lot.objects.filter(pk=lot.pk).update(occupancy=parked)
@@ -80,9 +81,13 @@ def lot_recount_occupancy(*, lot_id: int) -> int:
 def _check_event_time(at: datetime, *, field: str = "at") -> None:
     now = timezone.now()
     if at > now + MAX_CLOCK_SKEW:
-        raise DomainError("validation_error", "This time is in the future.", details={field: ["Is in the future."]})
+        raise DomainError(
+            "validation_error", gettext_noop("This time is in the future."), details={field: ["Is in the future."]}
+        )
     if at < now - MAX_EVENT_AGE:
-        raise DomainError("validation_error", "This time is too far in the past.", details={field: ["Is too old."]})
+        raise DomainError(
+            "validation_error", gettext_noop("This time is too far in the past."), details={field: ["Is too old."]}
+        )
 
 
 def session_enter(*, lot: Lot, plate: str, at: datetime, vehicle_type: str | None = None) -> ParkingSession:
@@ -106,7 +111,7 @@ def session_enter(*, lot: Lot, plate: str, at: datetime, vehicle_type: str | Non
         if last_exit is not None and at < last_exit:
             raise DomainError(
                 "validation_error",
-                "This car left the lot after that time.",
+                gettext_noop("This car left the lot after that time."),
                 details={"at": ["Is before this car's last exit from this lot."]},
             )
         try:
@@ -164,7 +169,9 @@ def session_exit(*, lot: Lot, plate: str, at: datetime) -> ExitResult:
             raise DomainError("not_parked")
         if at < session.entered_at:
             raise DomainError(
-                "validation_error", "The exit is before the entry.", details={"at": ["Is before the entry."]}
+                "validation_error",
+                gettext_noop("The exit is before the entry."),
+                details={"at": ["Is before the entry."]},
             )
         session.lot = lot
         payments = locked_payments(session)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_noop
 
 from config.errors import DomainError
 
@@ -18,7 +19,7 @@ def default_vehicle_type(plate: str) -> str:
 
 
 def _plate_taken() -> DomainError:
-    return DomainError("plate_taken", "This plate is registered to another account.")
+    return DomainError("plate_taken", gettext_noop("This plate is registered to another account."))
 
 
 def vehicle_register(
@@ -68,6 +69,17 @@ def vehicle_set_auto_pay(*, vehicle: Vehicle, auto_pay: bool) -> Vehicle:
         vehicle.auto_pay = auto_pay
         if auto_pay:
             _settle_later(vehicle.user_id)
+    return vehicle
+
+
+def vehicle_set_type(*, vehicle: Vehicle, vehicle_type: str) -> Vehicle:
+    """Change the vehicle type the customer declares (the tariff of later stays follows it)."""
+    if vehicle_type not in Tariff.VehicleType.values:
+        raise DomainError(
+            "validation_error", gettext_noop("Unknown vehicle type."), details={"vehicle_type": [vehicle_type]}
+        )
+    Vehicle.objects.filter(pk=vehicle.pk).update(vehicle_type=vehicle_type)
+    vehicle.vehicle_type = vehicle_type
     return vehicle
 
 

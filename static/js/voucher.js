@@ -29,10 +29,19 @@
     return (d ? d + "d " : "") + two(h) + ":" + two(m) + ":" + two(s % 60);
   }
 
+  // The button says what a click would do: buy, bought (at the per-user limit), sold out.
+  function setButton(state) {
+    if (!buy) return;
+    buy.dataset.state = state;
+    buy.textContent = texts.button[state] || texts.button.buy;
+    if (!busy) buy.disabled = state !== "buy";
+  }
+
   function setStatus(next) {
     status = next;
     if (statusEl) statusEl.textContent = texts.status[next] || next;
-    if (buy && !busy) buy.disabled = next !== "on_sale";
+    if (!buy || buy.dataset.state === "bought") return;
+    setButton(next === "on_sale" ? "buy" : next === "sold_out" ? "sold_out" : "closed");
   }
 
   function tick() {
@@ -122,13 +131,16 @@
         idemKey = null;
         if (res.code === 201) {
           say(texts.bought.replace("{minutes}", minutes), "success");
+          setButton("bought");
         } else if (res.code === 202) {
           say(texts.accepted, "success");
+          setButton("bought");
           settle(res.body.order.id, 15);
         } else {
           var code = res.body && res.body.error ? res.body.error.code : "other";
           say(texts.errors[code] || texts.errors.other, code === "rate_limited" ? "warning" : "error");
           if (code === "sold_out") setStatus("sold_out");
+          if (code === "already_purchased" || code === "purchase_limit_reached") setButton("bought");
         }
         ordersLink.hidden = false;
       })

@@ -52,6 +52,30 @@ def page(browser, live_server, request):
     assert blocked == [], "the Content-Security-Policy blocked: " + "; ".join(blocked)
 
 
+SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+
+
+@pytest.fixture(params=list(SIZES))
+def sized_page(browser, live_server, request):
+    """A page at desktop (1280x900) or phone (390x844) size, under the same CSP watch as `page`.
+    `page.size` names the size, for screenshot names."""
+    context = browser.new_context(viewport=SIZES[request.param], locale="en-US")
+    pg = context.new_page()
+    pg.set_default_timeout(15_000)
+    pg.base_url = live_server.url
+    pg.size = request.param
+    blocked = []
+    pg.on("console", lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None)
+    yield pg
+    context.close()
+    assert blocked == [], "the Content-Security-Policy blocked: " + "; ".join(blocked)
+
+
+def use_language(page, code: str) -> None:
+    """Switch the browser to a language the way the language menu does (Django's cookie)."""
+    page.context.add_cookies([{"name": "django_language", "value": code, "url": page.base_url}])
+
+
 def shot(page, name: str) -> Path:
     """Save a named screenshot of the current page and return its path."""
     OUTPUT.mkdir(parents=True, exist_ok=True)

@@ -40,6 +40,10 @@ def test_pay_a_parking_fee_with_a_coupon_through_the_pages(page):
 
     page.click(f"[data-testid=pay-{session.pk}]")
     page.wait_for_selector("[data-testid=pay-form]")
+    # The best coupon is preselected and named; "No coupon" shows the full fee.
+    assert "¥6.00" in page.locator("[data-testid=to-pay]").inner_text()
+    assert voucher.title in page.locator("[data-testid=best-coupon]").inner_text()
+    page.check("input[name=coupon][value='']")
     assert "¥9.00" in page.locator("[data-testid=to-pay]").inner_text()
     page.check(f"[data-testid=coupon-{coupon.pk}] input")
     assert "¥6.00" in page.locator("[data-testid=to-pay]").inner_text()

@@ -87,7 +87,7 @@ def test_compensation_action_through_the_admin(client, two_orgs):
         "action": "withdraw_and_compensate",
         ACTION_CHECKBOX_NAME: [str(oa.pk), str(ob.pk)],
         "apply": "1",
-        "amount": 150,
+        "amount": "1.50",  # yuan
         "message": "Sorry: the lot is closed",
     }
     res = client.post(url, data, follow=True)
@@ -121,7 +121,7 @@ def test_cashiers_cannot_run_the_compensation(client, two_orgs):
     assert balance(a) == 700
 
 
-@pytest.mark.parametrize("amount", ["-1", "abc", "10000000000000"])
+@pytest.mark.parametrize("amount", ["-1", "abc", "10000000000000", "0.001"])
 def test_compensation_form_refuses_bad_amounts(client, two_orgs, amount):
     op, _, (a, _b), (oa, _ob) = two_orgs
     client.force_login(op.user)

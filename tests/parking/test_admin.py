@@ -98,7 +98,7 @@ def test_capacity_cannot_drop_below_the_cars_parked(admin_web, lot):
 def test_operator_adds_a_lot_with_a_tariff_in_the_admin(admin_web, operator):
     from parking.models import Lot
 
-    res = admin_web.post("/admin/parking/lot/add/", _tariff_form(first_price=600))
+    res = admin_web.post("/admin/parking/lot/add/", _tariff_form(first_price="6.00"))
     assert res.status_code == 302, res.content.decode()[:2000]
     lot = Lot.objects.get(name="Admin-made")
     assert lot.organization == operator.organization and lot.tariffs.get().first_price == 600
@@ -148,10 +148,10 @@ def _tariff_form(**overrides):
         "tariffs-0-vehicle_type": "small",
         "tariffs-0-free_minutes": "15",
         "tariffs-0-first_minutes": "60",
-        "tariffs-0-first_price": "500",
+        "tariffs-0-first_price": "5.00",  # money is typed in yuan
         "tariffs-0-unit_minutes": "30",
-        "tariffs-0-unit_price": "200",
-        "tariffs-0-cap_per_24h": "3000",
+        "tariffs-0-unit_price": "2",
+        "tariffs-0-cap_per_24h": "30.00",
     }
     data.update({f"tariffs-0-{k}": str(v) for k, v in overrides.items()})
     return data
@@ -159,7 +159,7 @@ def _tariff_form(**overrides):
 
 @pytest.mark.parametrize(
     "override",
-    [{"first_minutes": 2000}, {"free_minutes": 1441}, {"unit_price": 2_000_000_000, "cap_per_24h": 2_000_000_000}],
+    [{"first_minutes": 2000}, {"free_minutes": 1441}, {"unit_price": "20000000.00", "cap_per_24h": "20000000.00"}],
 )
 def test_admin_refuses_a_tariff_the_engine_refuses(admin_web, override):
     """A tariff saved in the admin is priced by the same engine as the API's: values the engine

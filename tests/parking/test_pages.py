@@ -73,7 +73,7 @@ def test_pay_page_with_a_coupon(web, customer, lot):
     page = web.get(f"/parking/sessions/{session.pk}/pay/")
     html = page.content.decode()
     assert str(coupon.pk) in html and str(foreign.pk) not in html
-    assert 'data-testid="to-pay">¥9.00' in html and 'data-amount="600"' in html
+    assert 'data-testid="to-pay">¥6.00' in html and 'data-amount="600" checked' in html  # the best, preselected
     res = web.post(f"/parking/sessions/{session.pk}/pay/", {"coupon": str(coupon.pk)}, follow=True)
     assert "Paid ¥6.00" in res.content.decode()
     payment = ParkingPayment.objects.get(session=session)
