@@ -76,6 +76,7 @@ class Proc:
         self._log = open(self.log_path, "ab")
         self._log.write(f"\n--- {time.strftime('%H:%M:%S')} {' '.join(cmd)}\n".encode())
         self._log.flush()
+        self._start = self._log.tell()  # the log is kept across runs; this process's output starts here
         self.proc = subprocess.Popen(
             cmd, env=env, cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
         )
@@ -111,8 +112,11 @@ class Proc:
         self._log.close()
 
     def tail(self, chars: int = 3000) -> str:
+        """The last `chars` characters this process wrote (never an earlier run's lines in the same file)."""
         try:
-            return self.log_path.read_text(errors="replace")[-chars:]
+            with open(self.log_path, "rb") as log:
+                log.seek(self._start)
+                return log.read().decode(errors="replace")[-chars:]
         except OSError:
             return ""
 
