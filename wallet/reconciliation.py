@@ -2,7 +2,7 @@
 
 The core lives here, low in the stack; each app contributes the checks about its own rows from its
 AppConfig.ready() with `register_check()` (wallet: balances and top-ups; orders: coupon payments
-and refunds; parking: parking payments; a later app, e.g. settlements between organizations, adds
+and refunds; parking: parking payments and the settlements between organizations; a later app adds
 its own the same way). A check is a function that yields `Finding`s; it should be one SQL statement
 (or a few that each read a consistent snapshot), so money moving while it runs is never a false alarm.
 

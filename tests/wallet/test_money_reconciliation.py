@@ -191,3 +191,79 @@ def test_the_daily_task_is_scheduled():
 
     schedule = {e["task"] for e in app.conf.beat_schedule.values()}
     assert "wallet.tasks.reconcile_money" in schedule
+
+
+@pytest.fixture
+def redeemed(world):
+    """A partner's coupon honoured at a lot of the world's organization: a payment with its two
+    settlement entries and the month's counter."""
+    from parking.models import SettlementEntry
+    from parking.services import partnerships
+
+    lot_org, customer = world["org"], world["customer"]
+    lot = stays.lot_create(organization=lot_org, name="Harbour", capacity=10, tariff=TariffRule())
+    partner = OperatorFactory().organization
+    p = partnerships.partnership_offer(
+        organization=lot_org,
+        user=None,
+        partner=partner,
+        lots=[lot],
+        benefit_types=["amount"],
+        settlement_price=250,
+        valid_from=timezone.now() - timedelta(days=1),
+        valid_until=timezone.now() + timedelta(days=30),
+        monthly_cap=10,
+    )
+    partnerships.partnership_accept(partnership_id=p.pk, organization=partner)
+    voucher = VoucherFactory(organization=partner, price=500, stock=10, benefit_type="amount", benefit_value=300)
+    order = voucher_purchase(voucher_id=voucher.pk, user=customer).order
+    order_pay(order_id=order.pk, user=customer)
+    vehicles.vehicle_register(user=customer, plate="粤B67890")
+    session = stays.session_enter(lot=lot, plate="粤B67890", at=timezone.now() - timedelta(minutes=100))
+    payment = payments.payment_refresh(session=session)[1]
+    paid = payments.payment_pay(payment_id=payment.pk, user=customer, coupon_id=order.pk)
+    assert SettlementEntry.objects.filter(payment=paid).count() == 2
+    return {"payment": paid, "partnership": p, "partner": partner}
+
+
+def test_a_redeemed_partner_coupon_reconciles(redeemed):
+    report = money_reconcile()
+    assert {"settlements", "partnership_months"} <= set(report.checks)
+    assert report.clean, [f.message for f in report.findings.all()]
+
+
+def test_a_settlement_entry_that_does_not_balance(redeemed):
+    from parking.models import SettlementEntry
+
+    payment = redeemed["payment"]
+    owed = SettlementEntry.objects.get(payment=payment, amount__gt=0)
+    SettlementEntry.objects.filter(pk=owed.pk).update(amount=300)
+    report = money_reconcile()
+    [finding] = _findings(report, "settlements")
+    assert f"parking.parkingpayment:{payment.pk}" in finding.rows
+    assert f"parking.settlemententry:{owed.pk}" in finding.rows
+    assert finding.organization_id == payment.session.lot.organization_id
+    [month] = _findings(report, "partnership_months")  # the counter says 250 owed, the entry 300
+    assert f"parking.partnership:{redeemed['partnership'].pk}" in month.rows
+
+
+def test_a_redemption_whose_settlement_is_missing(redeemed):
+    from parking.models import SettlementEntry
+
+    payment = redeemed["payment"]
+    SettlementEntry.objects.filter(payment=payment).delete()
+    report = money_reconcile()
+    [finding] = _findings(report, "settlements")
+    assert f"parking.parkingpayment:{payment.pk}" in finding.rows and "0 entries" in finding.message
+    assert len(_findings(report, "partnership_months")) == 1  # counted once, no entries behind it
+
+
+def test_settlement_entries_on_a_payment_with_no_partner_coupon(redeemed, world):
+    from parking.models import SettlementEntry
+
+    own = world["parking"]  # paid without a coupon
+    entry = SettlementEntry.objects.filter(payment=redeemed["payment"]).first()
+    SettlementEntry.objects.filter(pk=entry.pk).update(payment=own)
+    report = money_reconcile()
+    stray = [f for f in _findings(report, "settlements") if f"parking.parkingpayment:{own.pk}" in f.rows]
+    assert len(stray) == 1 and "redeemed no partner's coupon" in stray[0].message
