@@ -12,6 +12,7 @@ from orders.serializers import OrderSerializer
 
 from .auth import CachedTokenAuthentication
 from .purchase import voucher_purchase
+from .soldout import refuse_before_auth
 from .throttles import FastPurchaseThrottle
 
 # One bound serializer, reused: a ModelSerializer rebuilds its fields from the model on every
@@ -22,6 +23,12 @@ _order_body = OrderSerializer().to_representation
 class PurchaseView(APIView):
     authentication_classes = [CachedTokenAuthentication, SessionAuthentication]
     throttle_classes = [FastPurchaseThrottle]
+
+    def initial(self, request, *args, **kwargs):
+        # The sale's public state first (sold out, not started, ended: 409 before the token check,
+        # not throttled, no database), in one Redis round trip that also reads the token's entry.
+        refuse_before_auth(request._request, kwargs["voucher_id"])
+        super().initial(request, *args, **kwargs)
 
     @extend_schema(
         request=None,
@@ -35,7 +42,7 @@ class PurchaseView(APIView):
         result = voucher_purchase(
             voucher_id=voucher_id,
             user=request.user,
-            peeked=getattr(request, "gate_peek", None),
+            peeked=getattr(request._request, "gate_peek", None),
         )
         return Response({"order": _order_body(result.order)}, status=202 if result.accepted_async else 201)
 

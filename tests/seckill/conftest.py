@@ -7,15 +7,7 @@ import pytest
 from django.db import connection
 
 from config.errors import DomainError
-from seckill import auth
 from tests.factories import UserFactory
-
-
-@pytest.fixture(autouse=True)
-def _fresh_auth_cache():
-    auth.forget_all()
-    yield
-    auth.forget_all()
 
 
 @pytest.fixture(autouse=True)
