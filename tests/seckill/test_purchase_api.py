@@ -288,3 +288,52 @@ def test_a_repeat_purchase_is_already_purchased_when_the_backend_does_not_name_t
     res = _buy(client, voucher.pk)
     assert (res.status_code, _code(res)) == (409, "already_purchased")
     assert Order.objects.filter(user=user, voucher=voucher).count() == 1
+
+
+@pytest.fixture
+def redis_round_trips(monkeypatch):
+    """Every command or pipeline sent to Redis by this process (a pipeline is one send)."""
+    from redis.connection import AbstractConnection
+
+    sent: list[bytes] = []
+    original = AbstractConnection.send_packed_command
+
+    def counting(self, command, check_health=True):
+        sent.append(command)
+        return original(self, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
+    return sent
+
+
+def test_an_accepted_purchase_costs_three_redis_round_trips_and_no_query(
+    redis_gate, monkeypatch, redis_round_trips, django_assert_num_queries
+):
+    """The sale's state and the token's entry (one pipeline), the throttle, the take and the
+    order's index (one pipeline). The hand-off to the intake is off the request (dispatcher)."""
+    from accounts import tokens
+    from seckill import dispatch
+
+    handed = []
+    monkeypatch.setattr(dispatch, "submit", handed.append)
+    voucher = SeckillVoucherFactory(stock=5)
+    gate.gate_load(voucher)
+    assert _buy(auth_client(UserFactory()), voucher.pk).status_code == 202  # scripts loaded, pools open
+    user = UserFactory()
+    client = auth_client(user)
+    tokens.token_remember(user.auth_token.key, user)  # as when the token was issued
+    redis_round_trips.clear()
+    with django_assert_num_queries(0):
+        res = _buy(client, voucher.pk)
+    assert res.status_code == 202 and len(handed) == 2
+    assert len(redis_round_trips) == 3, redis_round_trips
+
+
+def test_a_sold_out_answer_costs_one_redis_round_trip(redis_gate, redis_round_trips):
+    voucher = SeckillVoucherFactory(stock=0)
+    gate.gate_load(voucher)
+    client = auth_client(UserFactory())
+    assert _code(_buy(client, voucher.pk)) == "sold_out"
+    redis_round_trips.clear()
+    assert _code(_buy(client, voucher.pk)) == "sold_out"
+    assert len(redis_round_trips) == 1
