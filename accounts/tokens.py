@@ -122,17 +122,20 @@ def tokens_remember(pairs: list[tuple[str, AbstractBaseUser]]) -> None:
         if user.is_active:
             client._pm_remember(keys=[entry_key(key), _revoked_key(key)], args=[_value(user), ttl])
         return
-    pipe = client.pipeline(transaction=False)
-    for key, user in pairs:
-        if user.is_active:
-            pipe.evalsha(client._pm_remember.sha, 2, entry_key(key), _revoked_key(key), _value(user), ttl)
-    try:
-        pipe.execute()
-    except Exception as exc:  # the script was not loaded yet (a new or restarted Redis): load it, once more
-        if "NOSCRIPT" not in str(exc):
-            raise
-        client.script_load(_REMEMBER)
-        tokens_remember(pairs)
+    from redis.exceptions import NoScriptError
+
+    for attempt in (1, 2):
+        pipe = client.pipeline(transaction=False)
+        for key, user in pairs:
+            if user.is_active:
+                pipe.evalsha(client._pm_remember.sha, 2, entry_key(key), _revoked_key(key), _value(user), ttl)
+        try:
+            pipe.execute()
+            return
+        except NoScriptError:  # a new or restarted Redis: load the script and write them again
+            if attempt == 2:
+                raise
+            client.script_load(_REMEMBER)
 
 
 def tokens_issued(pairs: list[tuple[str, AbstractBaseUser]]) -> None:

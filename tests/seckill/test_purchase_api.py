@@ -337,3 +337,11 @@ def test_a_sold_out_answer_costs_one_redis_round_trip(redis_gate, redis_round_tr
     redis_round_trips.clear()
     assert _code(_buy(client, voucher.pk)) == "sold_out"
     assert len(redis_round_trips) == 1
+
+
+def test_a_redis_that_lost_its_scripts_still_sells(redis_gate, redis_client):
+    voucher = SeckillVoucherFactory(stock=5)
+    assert _buy(auth_client(UserFactory()), voucher.pk).status_code == 202
+    redis_client.script_flush()  # Redis restarted: the scripts are gone, the client's SHA stays
+    assert _buy(auth_client(UserFactory()), voucher.pk).status_code == 202
+    assert gate.peek(voucher.pk)[1] == 3
