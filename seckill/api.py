@@ -32,6 +32,12 @@ class PurchaseView(APIView):
 
     @extend_schema(
         request=None,
+        description=(
+            "Buy one unit: 201 with the written order (database gate) or 202 with a `processing` order "
+            "(flash sale through the Redis gate). A flash sale's public state (409 `sold_out`, "
+            "`not_started`, `ended`) is answered before the token is checked, to any request that "
+            "carries credentials and no Idempotency-Key; without credentials the answer is 401."
+        ),
         responses={
             201: inline_serializer("Purchased", {"order": OrderSerializer()}),
             202: inline_serializer("PurchaseAccepted", {"order": OrderSerializer(help_text="A `processing` order.")}),
