@@ -350,6 +350,23 @@ class Stack:
         return [{"role": role, "pid": pid, "rss_kb": rss_kb(pid)} for role, pid in self.processes()]
 
 
+def parse_proc_stat(text: str) -> tuple[int, int]:
+    """(busy, total) clock ticks of all CPUs from the text of /proc/stat (idle and iowait are idle)."""
+    ticks = [int(x) for x in text.splitlines()[0].split()[1:]]
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)
+    total = sum(ticks[:8])  # guest time is counted in user already
+    return total - idle, total
+
+
+def machine_ticks() -> tuple[int, int]:
+    return parse_proc_stat(_read("/proc/stat") or "cpu 0 0 0 0")
+
+
+def own_cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
 def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
     """CPU seconds spent between two samples; a process that appeared in between counts from zero."""
     return sum(after[pid] - before.get(pid, 0.0) for pid in after)
@@ -540,7 +557,11 @@ def load(
 ) -> dict:
     """One slice of load; with `stack`, the CPU its gunicorn workers (and Celery processes) spent."""
     before = stack.cpu() if stack else None
+    machine, own = machine_ticks(), own_cpu_seconds()
     result = asyncio.run(_load(source, seconds=seconds, limit=limit))
+    busy, total = (a - b for a, b in zip(machine_ticks(), machine, strict=True))
+    result["machine_busy_pct"] = round(100 * busy / total, 1) if total else None
+    result["client_cpu_s"] = round(own_cpu_seconds() - own, 3)
     if stack:
         after = stack.cpu()
         result["web_cpu_s"] = round(cpu_used(before["web"], after["web"]), 3)
@@ -581,7 +602,10 @@ def merged(parts: list[dict]) -> dict:
         "statuses": statuses,
         "rounds_rps": [p["rps"] for p in parts],
     }
-    for kind in ("web", "celery"):
+    busy = [(p["machine_busy_pct"], p["seconds"]) for p in parts if p.get("machine_busy_pct") is not None]
+    if busy:
+        out["machine_busy_pct"] = round(sum(b * s for b, s in busy) / sum(s for _, s in busy), 1)
+    for kind in ("web", "celery", "client"):
         if all(f"{kind}_cpu_s" in p for p in parts) and parts:
             cpu = sum(p[f"{kind}_cpu_s"] for p in parts)
             out[f"{kind}_cpu_s"] = round(cpu, 3)
@@ -718,7 +742,13 @@ def pgbench(voucher_id: int, org_id: int, *, seconds: float) -> dict:
         str(tmp / "log"),
         DB_NAME,
     ]
+    machine, children_before = machine_ticks(), os.times()
     done = subprocess.run(cmd, capture_output=True, text=True)
+    busy, total = (a - b for a, b in zip(machine_ticks(), machine, strict=True))
+    children_after = os.times()
+    pgbench_cpu = (children_after.children_user - children_before.children_user) + (
+        children_after.children_system - children_before.children_system
+    )
     if done.returncode != 0:
         shutil.rmtree(tmp, ignore_errors=True)
         raise RuntimeError(f"pgbench failed (the orders table changed?): {done.stderr.strip()[-500:]}")
@@ -741,6 +771,8 @@ def pgbench(voucher_id: int, org_id: int, *, seconds: float) -> dict:
         "p99_ms": percentile(lat, 0.99),
         "statuses": {"committed": n},
         "_latencies": lat,
+        "machine_busy_pct": round(100 * busy / total, 1) if total else None,
+        "client_cpu_s": round(pgbench_cpu, 3),  # pgbench's own CPU, the load generator's counterpart
     }
 
 
@@ -847,6 +879,8 @@ def own_redis():
 
 def _main() -> int:
     t0 = time.time()
+    for name in ("web", "worker", "beat"):
+        (ROOT / "test-output" / f"bench-{name}.log").unlink(missing_ok=True)  # this run's logs only
     load_start = os.getloadavg()
     log(f"{'QUICK smoke run; ' if QUICK else ''}load average {load_start} on {os.cpu_count()} CPUs")
     log(f"fresh database {DB_NAME}, Redis {REDIS_URL} (appendfsync: {APPENDFSYNC}), port {PORT}")
@@ -1053,8 +1087,11 @@ def render(report: dict) -> str:
     out = [""]
     if report["quick"]:
         out.append("QUICK SMOKE RUN (BENCH_QUICK=1): a check of the harness, not figures to quote")
-    out.append(f"{'run':<13}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'web CPU':>9}{'back':>7}  answers")
-    out.append(f"{'':<13}{'':>9}{'':>9}{'':>9}{'':>9}{'ms/req':>9}{'s':>7}")
+    out.append(
+        f"{'run':<13}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'web CPU':>9}{'client':>8}"
+        f"{'busy':>6}{'back':>7}  answers"
+    )
+    out.append(f"{'':<49}{'ms/req':>9}{'ms/req':>8}{'%':>6}{'s':>7}")
     order = [n for w, o, others in PHASES.values() for n in (w, o, *others)] + ["stampede"]
     for name in order:
         r = results.get(name)
@@ -1063,12 +1100,14 @@ def render(report: dict) -> str:
         answers = ", ".join(f"{k}: {v}" for k, v in sorted(r["statuses"].items()))
         out.append(
             f"{name:<13}{r['requests']:>9}{r['rps']:>9}{_cell(r['p50_ms'], 9)}{_cell(r['p99_ms'], 9)}"
-            f"{_cell(r.get('web_cpu_ms_per_request'), 9)}{_cell(r.get('customer_back_after_s'), 7)}  {answers}"
+            f"{_cell(r.get('web_cpu_ms_per_request'), 9)}{_cell(r.get('client_cpu_ms_per_request'), 8)}"
+            f"{_cell(r.get('machine_busy_pct'), 6)}{_cell(r.get('customer_back_after_s'), 7)}  {answers}"
         )
     out.append(
-        f"web CPU: the gunicorn workers' utime+stime per request answered; back: the shortest time "
-        f"before a customer came back ({report['customers']:,} customers; the token memory keeps "
-        f"{report['token_memory_seconds']} s)"
+        "web CPU: the gunicorn workers' utime+stime per request answered; client: the load generator's "
+        "(pgbench's own for pgbench); busy: the machine's CPUs busy over the run, everyone's work included; "
+        f"back: the shortest time before a customer came back ({report['customers']:,} customers; the "
+        f"purchase endpoint's token memory keeps {report['token_memory_seconds']} s)"
     )
     out.append("")
     head = f"{'ratio (median of rounds)':<26}{'÷ wallet':>9}{'target':>8}{'÷ no-op':>9}{'÷ pgbench':>11}{'target':>8}"
