@@ -894,6 +894,151 @@ def own_redis():
     raise RuntimeError("the benchmark's redis-server did not start")
 
 
+class Bench:
+    """One benchmark run: the customers and sales it set up, the slices of every run, the audits."""
+
+    def __init__(self, crowd: Customers, vouchers: dict[str, int]):
+        self.crowd, self.vouchers = crowd, vouchers
+        self.runs: dict[str, list[dict]] = {}
+        self.audits: dict[str, dict] = {}
+        self.extra: dict[str, dict] = {}  # figures of a run beyond its slices
+        self.pgbench_error: str | None = None
+        self.memory: dict = {}
+        self.stampede_steps: list[dict] = []
+
+    def get(self, path: str, stack: Stack, label: str) -> Callable[[], dict]:
+        crowd = self.crowd
+        return lambda: load(
+            requests_of("GET", path, crowd.picker()), stack=stack, seconds=SLICE, customers=crowd, label=label
+        )
+
+    def purchase(self, sale: str, stack: Stack, label: str) -> Callable[[], dict]:
+        path = f"/api/v1/vouchers/{self.vouchers[sale]}/purchase"
+        crowd = self.crowd
+        return lambda: load(
+            requests_of("POST", path, crowd.picker(once_per=sale)),
+            stack=stack,
+            seconds=SLICE,
+            customers=crowd,
+            label=label,
+        )
+
+    def warm_up(self) -> None:
+        load(requests_of("GET", "/api/v1/wallet", self.crowd.picker()), seconds=1, label="warm-up")
+
+    def phase_gate(self) -> None:
+        """The Redis gate with the intake stopped: the accepted orders wait in the queue, then the
+        worker alone writes them (timed)."""
+        with Stack("web") as web:
+            self.warm_up()
+            alternate(
+                {
+                    "wallet": self.get("/api/v1/wallet", web, "wallet"),
+                    "noop": self.get("/api/v1/auth/me", web, "noop"),
+                    "redis": self.purchase("redis", web, "redis"),
+                    "soldout": self.purchase("soldout", web, "soldout"),
+                },
+                self.runs,
+                "gate",
+            )
+        queued = accepted(self.runs["redis"], "202")
+        log(f"draining {queued} accepted orders with the Celery worker alone")
+        with Stack("worker"):
+            drain = wait_for_intake(self.vouchers["redis"], queued)
+        log(f"  {drain}")
+        secs = drain["seconds_from_first"]
+        self.extra["redis"] = {
+            "intake_drain": drain,
+            "intake_orders_per_second": round(queued / secs, 1) if secs else None,
+        }
+        self.audits["redis"] = audit_voucher(self.vouchers["redis"], queued, gate_checked=True)
+        self.audits["soldout"] = audit_voucher(self.vouchers["soldout"], 0, gate_checked=True)
+
+    def phase_live(self) -> None:
+        """As `make run` runs it. After each redis_live slice the intake is left to catch up (timed),
+        so the references are measured with the worker idle, as a wallet read would be."""
+        taken = 0
+        with Stack("web", "worker", "beat") as stack:
+            self.warm_up()
+            live_purchase = self.purchase("redis_live", stack, "redis_live")
+
+            def redis_live():
+                nonlocal taken
+                result = live_purchase()
+                taken += result["statuses"].get("202", 0)
+                result["intake_catch_up_s"] = wait_for_intake(self.vouchers["redis_live"], taken)["seconds"]
+                return result
+
+            alternate(
+                {
+                    "wallet_live": self.get("/api/v1/wallet", stack, "wallet_live"),
+                    "noop_live": self.get("/api/v1/auth/me", stack, "noop_live"),
+                    "redis_live": redis_live,
+                },
+                self.runs,
+                "live",
+            )
+        catch_up = [p["intake_catch_up_s"] for p in self.runs["redis_live"]]
+        busy_s = sum(p["seconds"] for p in self.runs["redis_live"]) + sum(catch_up)
+        self.extra["redis_live"] = {
+            "intake_catch_up_s": catch_up,
+            "orders_written_per_second": round(taken / busy_s, 1) if busy_s else None,
+        }
+        self.audits["redis_live"] = audit_voucher(self.vouchers["redis_live"], taken, gate_checked=True)
+
+    def phase_db(self) -> None:
+        """The database gate, and PostgreSQL alone doing the same transaction."""
+        with Stack("web", SECKILL_GATE="db") as web:
+            self.warm_up()
+            alternate(
+                {
+                    "wallet_db": self.get("/api/v1/wallet", web, "wallet_db"),
+                    "noop_db": self.get("/api/v1/auth/me", web, "noop_db"),
+                    "db": self.purchase("db", web, "db"),
+                    "soldout_db": self.purchase("soldout_db", web, "soldout_db"),
+                    "pgbench": self.pgbench_slice,
+                },
+                self.runs,
+                "db",
+            )
+        self.audits["db"] = audit_voucher(self.vouchers["db"], accepted(self.runs["db"], "201"), gate_checked=False)
+        self.audits["soldout_db"] = audit_voucher(self.vouchers["soldout_db"], 0, gate_checked=False)
+        self.audits["pgbench"] = audit_pgbench(self.vouchers["pgbench"])
+
+    def pgbench_slice(self) -> dict:
+        try:
+            return pgbench(self.vouchers["pgbench"], self.vouchers["org"], seconds=SLICE)
+        except RuntimeError as exc:  # reported, and the ratio left out; the audits still decide
+            self.pgbench_error = str(exc)
+            log(f"  {exc}")
+            return {"requests": 0, "seconds": SLICE, "rps": 0.0, "statuses": {"error": 1}}
+
+    def phase_stampede(self) -> None:
+        """Memory of every process over STAMPEDE requests, as `make run` runs them."""
+        log(f"stampede: {STAMPEDE:,} requests (stock {STAMPEDE_STOCK:,}), memory every {STAMPEDE_STEP:,}")
+        with Stack("web", "worker", "beat") as stack:
+            st = stampede(stack, self.crowd, self.vouchers["stampede"])
+        self.extra["stampede"], self.memory, self.stampede_steps = st["result"], st["memory"], st["steps"]
+        taken = st["result"]["accepted"]
+        self.audits["stampede"] = audit_voucher(self.vouchers["stampede"], taken, gate_checked=True)
+
+    def results(self) -> dict:
+        results = {name: merged(parts) for name, parts in self.runs.items()}
+        for name, figures in self.extra.items():
+            results.setdefault(name, {}).update(figures)
+        return results
+
+
+def audit_pgbench(voucher_id: int) -> dict:
+    from coupons.models import Voucher
+    from orders.models import Order
+
+    _close_connections()
+    v = Voucher.objects.get(pk=voucher_id)
+    orders = Order.objects.filter(voucher_id=voucher_id).count()
+    return {"orders": orders, "units_sold": v.initial_stock - v.stock, "ok": orders == v.initial_stock - v.stock}
+
+
 def _main() -> int:
     t0 = time.time()
     for name in ("web", "worker", "beat"):
@@ -907,132 +1052,16 @@ def _main() -> int:
     log(f"creating {CUSTOMERS} customers (create_customers)")
     started = time.time()
     crowd = Customers(create_customers("cold", CUSTOMERS))
-    log(f"  {len(crowd.tokens)} customers in {time.time() - started:.1f} s")
     created_s = round(time.time() - started, 1)
+    log(f"  {len(crowd.tokens)} customers in {created_s} s")
 
-    runs: dict[str, list[dict]] = {}
-    audits: dict[str, dict] = {}
-    drains: dict[str, dict] = {}
+    bench = Bench(crowd, vouchers)
+    bench.phase_gate()
+    bench.phase_live()
+    bench.phase_db()
+    bench.phase_stampede()
 
-    def get(path: str, stack: Stack, label: str) -> Callable[[], dict]:
-        return lambda: load(
-            requests_of("GET", path, crowd.picker()), stack=stack, seconds=SLICE, customers=crowd, label=label
-        )
-
-    def purchase(key: str, stack: Stack, label: str) -> Callable[[], dict]:
-        path = f"/api/v1/vouchers/{vouchers[key]}/purchase"
-        return lambda: load(
-            requests_of("POST", path, crowd.picker(once_per=key)),
-            stack=stack,
-            seconds=SLICE,
-            customers=crowd,
-            label=label,
-        )
-
-    # Phase "gate": the Redis gate with the intake stopped; the accepted orders wait in the queue.
-    with Stack("web") as web:
-        load(requests_of("GET", "/api/v1/wallet", crowd.picker()), seconds=1, label="warm-up")
-        alternate(
-            {
-                "wallet": get("/api/v1/wallet", web, "wallet"),
-                "noop": get("/api/v1/auth/me", web, "noop"),
-                "redis": purchase("redis", web, "redis"),
-                "soldout": purchase("soldout", web, "soldout"),
-            },
-            runs,
-            "gate",
-        )
-    queued = accepted(runs["redis"], "202")
-    log(f"draining {queued} accepted orders with the Celery worker alone")
-    with Stack("worker"):
-        drains["redis"] = wait_for_intake(vouchers["redis"], queued)
-    log(f"  {drains['redis']}")
-    audits["redis"] = audit_voucher(vouchers["redis"], queued, gate_checked=True)
-    audits["soldout"] = audit_voucher(vouchers["soldout"], 0, gate_checked=True)
-
-    # Phase "live": as `make run` runs it. After each redis_live slice the intake is left to catch
-    # up (timed), so the references are measured with the worker idle, as a wallet read would be.
-    live_accepted = 0
-    with Stack("web", "worker", "beat") as stack:
-        load(requests_of("GET", "/api/v1/wallet", crowd.picker()), seconds=1, label="warm-up")
-        live_purchase = purchase("redis_live", stack, "redis_live")
-
-        def redis_live():
-            nonlocal live_accepted
-            result = live_purchase()
-            live_accepted += result["statuses"].get("202", 0)
-            result["intake_catch_up_s"] = wait_for_intake(vouchers["redis_live"], live_accepted)["seconds"]
-            return result
-
-        alternate(
-            {
-                "wallet_live": get("/api/v1/wallet", stack, "wallet_live"),
-                "noop_live": get("/api/v1/auth/me", stack, "noop_live"),
-                "redis_live": redis_live,
-            },
-            runs,
-            "live",
-        )
-    audits["redis_live"] = audit_voucher(vouchers["redis_live"], live_accepted, gate_checked=True)
-
-    # Phase "db": the database gate, and PostgreSQL alone doing the same transaction.
-    pgbench_error = None
-    with Stack("web", SECKILL_GATE="db") as web:
-        load(requests_of("GET", "/api/v1/wallet", crowd.picker()), seconds=1, label="warm-up")
-
-        def pgbench_slice():
-            nonlocal pgbench_error
-            try:
-                return pgbench(vouchers["pgbench"], vouchers["org"], seconds=SLICE)
-            except RuntimeError as exc:  # reported, and the ratio left out; the audits still decide
-                pgbench_error = str(exc)
-                log(f"  {exc}")
-                return {"requests": 0, "seconds": SLICE, "rps": 0.0, "statuses": {"error": 1}}
-
-        alternate(
-            {
-                "wallet_db": get("/api/v1/wallet", web, "wallet_db"),
-                "noop_db": get("/api/v1/auth/me", web, "noop_db"),
-                "db": purchase("db", web, "db"),
-                "soldout_db": purchase("soldout_db", web, "soldout_db"),
-                "pgbench": pgbench_slice,
-            },
-            runs,
-            "db",
-        )
-    audits["db"] = audit_voucher(vouchers["db"], accepted(runs["db"], "201"), gate_checked=False)
-    audits["soldout_db"] = audit_voucher(vouchers["soldout_db"], 0, gate_checked=False)
-
-    from coupons.models import Voucher
-    from orders.models import Order
-
-    _close_connections()
-    pv = Voucher.objects.get(pk=vouchers["pgbench"])
-    pg_orders = Order.objects.filter(voucher_id=pv.pk).count()
-    audits["pgbench"] = {
-        "orders": pg_orders,
-        "units_sold": pv.initial_stock - pv.stock,
-        "ok": pg_orders == pv.initial_stock - pv.stock,
-    }
-
-    # The stampede: memory of every process over STAMPEDE requests, as `make run` runs them.
-    log(f"stampede: {STAMPEDE:,} requests (stock {STAMPEDE_STOCK:,}), memory every {STAMPEDE_STEP:,}")
-    with Stack("web", "worker", "beat") as stack:
-        st = stampede(stack, crowd, vouchers["stampede"])
-    audits["stampede"] = audit_voucher(vouchers["stampede"], st["result"]["accepted"], gate_checked=True)
-
-    ratios, targets = compute_ratios(runs)
-    results = {name: merged(parts) for name, parts in runs.items()}
-    results["stampede"] = st["result"]
-    results["redis"]["intake_drain"] = drains["redis"]
-    secs = drains["redis"]["seconds_from_first"]
-    results["redis"]["intake_orders_per_second"] = round(queued / secs, 1) if secs else None
-    catch_up = [p["intake_catch_up_s"] for p in runs["redis_live"]]
-    results["redis_live"]["intake_catch_up_s"] = catch_up
-    live_s = results["redis_live"]["seconds"] + sum(catch_up)
-    results["redis_live"]["orders_written_per_second"] = round(live_accepted / live_s, 1) if live_s else None
-
-    failed = any(not a["ok"] for a in audits.values())
+    ratios, targets = compute_ratios(bench.runs)
     report = {
         "quick": QUICK,
         "customers": CUSTOMERS,
@@ -1041,17 +1070,23 @@ def _main() -> int:
         "clients": CLIENTS,
         "slice_seconds": SLICE,
         "rounds": ROUNDS,
+        "phases": {name: [w, o, *others] for name, (w, o, others) in PHASES.items()},
         "redis_appendfsync": APPENDFSYNC,
         "gunicorn": {"workers": int(WORKERS), "threads": int(THREADS)},
         "celery_concurrency": int(CELERY_CONCURRENCY),
         "cpus": os.cpu_count(),
-        "results": results,
+        "results": bench.results(),
         "ratios": ratios,
         "targets": targets,
-        "memory": st["memory"],
-        "stampede": {"requests": STAMPEDE, "step": STAMPEDE_STEP, "stock": STAMPEDE_STOCK, "steps": st["steps"]},
-        "audits": audits,
-        "pgbench_error": pgbench_error,
+        "memory": bench.memory,
+        "stampede": {
+            "requests": STAMPEDE,
+            "step": STAMPEDE_STEP,
+            "stock": STAMPEDE_STOCK,
+            "steps": bench.stampede_steps,
+        },
+        "audits": bench.audits,
+        "pgbench_error": bench.pgbench_error,
         "loadavg_start": load_start,
         "loadavg_end": loadavg(),
         "took_seconds": round(time.time() - t0, 1),
@@ -1059,7 +1094,7 @@ def _main() -> int:
     print(render(report))
     OUT.write_text(json.dumps(report, indent=2))
     log(f"figures written to {OUT.relative_to(ROOT)} (took {time.time() - t0:.0f} s)")
-    return 1 if failed else 0
+    return 1 if any(not a["ok"] for a in bench.audits.values()) else 0
 
 
 # Each run against the reference measured in the same phase (same server), round by round.
