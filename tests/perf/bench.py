@@ -52,6 +52,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -1156,10 +1157,13 @@ def render(report: dict) -> str:
             f"{_cell(r.get('machine_busy_pct'), 6)}{_cell(r.get('customer_back_after_s'), 7)}  {answers}"
         )
     out.append(
-        "web CPU: the gunicorn workers' utime+stime per request answered; client: the load generator's "
-        "(pgbench's own for pgbench); busy: the machine's CPUs busy over the run, everyone's work included; "
-        f"back: the shortest time before a customer came back ({report['customers']:,} customers; the "
-        f"purchase endpoint's token memory keeps {report['token_memory_seconds']} s)"
+        textwrap.fill(
+            "web CPU: the gunicorn workers' utime+stime per request answered; client: the load generator's "
+            "(pgbench's own for pgbench); busy: the machine's CPUs busy over the run, everyone's work included; "
+            f"back: the shortest time before a customer came back ({report['customers']:,} customers; the "
+            f"purchase endpoint's token memory keeps {report['token_memory_seconds']} s)",
+            width=100,
+        )
     )
     out.append("")
     head = f"{'ratio (median of rounds)':<26}{'÷ wallet':>9}{'target':>8}{'÷ no-op':>9}{'÷ pgbench':>11}{'target':>8}"
@@ -1174,16 +1178,22 @@ def render(report: dict) -> str:
         pg = _cell(r.get("pgbench"), 11) if "pgbench" in r else f"{'':>11}"
         out.append(f"{name:<26}{_cell(r['wallet'], 9)}{tw:>8}{_cell(r.get('noop'), 9)}{pg}{tp:>8}")
     out.append(
-        f"each phase alternates its runs in {report['rounds']} rounds of {report['slice_seconds']}-second slices "
-        f"against its own wallet and no-op; load average {report['loadavg_start']} at the start, "
-        f"{report['loadavg_end']} at the end, on {report['cpus']} CPUs"
+        textwrap.fill(
+            f"each phase alternates its runs in {report['rounds']} rounds of {report['slice_seconds']}-second slices "
+            f"against its own wallet and no-op; load average {report['loadavg_start']} at the start, "
+            f"{report['loadavg_end']} at the end, on {report['cpus']} CPUs",
+            width=100,
+        )
     )
     r = results["redis"]
     out.append(
-        f"intake alone: {r['statuses'].get('202', 0)} queued orders written in "
-        f"{r['intake_drain']['seconds']} s from the worker's start ({r['intake_orders_per_second']} orders/s "
-        f"from the first); with the intake alongside: {results['redis_live']['orders_written_per_second']} "
-        f"orders/s written end to end"
+        textwrap.fill(
+            f"intake alone: {r['statuses'].get('202', 0)} queued orders written in "
+            f"{r['intake_drain']['seconds']} s from the worker's start ({r['intake_orders_per_second']} orders/s "
+            f"from the first); with the intake alongside: {results['redis_live']['orders_written_per_second']} "
+            f"orders/s written end to end",
+            width=100,
+        )
     )
     if report.get("pgbench_error"):
         out.append(f"pgbench: {report['pgbench_error']}")
@@ -1200,7 +1210,7 @@ def render(report: dict) -> str:
     out.append("")
     for name, a in report["audits"].items():
         out.append(f"audit {name:<11} {'OK ' if a['ok'] else 'FAIL'} {json.dumps(a)}")
-    return "\n".join(out)
+    return "\n".join(line.rstrip() for line in out)
 
 
 if __name__ == "__main__":
