@@ -144,8 +144,9 @@ def test_the_tables_name_every_run_ratio_target_and_failed_audit():
         "pgbench_error": None,
     }
     text = bench.render(report)
-    assert "QUICK SMOKE RUN" in text
+    assert "QUICK SMOKE RUN" in text and "MACHINE BUSY" not in text
     for name in ("wallet_live", "soldout_db", "pgbench", "stampede", "celery beat"):
         assert name in text
     assert "≥ 1.5" in text and "≥ 0.6" in text
     assert "audit stampede    FAIL" in text
+    assert "MACHINE BUSY" in bench.render({**report, "loadavg_start": (3.5, 2.0, 1.0)})
