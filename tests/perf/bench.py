@@ -1142,8 +1142,11 @@ def render(report: dict) -> str:
         out.append("QUICK SMOKE RUN (BENCH_QUICK=1): a check of the harness, not figures to quote")
     if report["loadavg_start"][0] > report["cpus"] / 2:
         out.append(
-            f"MACHINE BUSY: load average {report['loadavg_start'][0]} on {report['cpus']} CPUs before the run "
-            "started; other work shares the CPUs, read the ratios with the CPU per request"
+            textwrap.fill(
+                f"MACHINE BUSY: load average {report['loadavg_start'][0]} on {report['cpus']} CPUs before the run "
+                "started; other work shares the CPUs, read the ratios with the CPU per request",
+                width=100,
+            )
         )
     out.append(
         f"{'run':<13}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'web CPU':>9}{'client':>8}"
