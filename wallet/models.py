@@ -6,6 +6,8 @@ from django.utils.translation import gettext_lazy as _
 
 from config.money import format_money
 
+from .notes import provider_label
+
 
 class Wallet(models.Model):
     """One per customer. The balance changes only together with a LedgerEntry (wallet/services.py)."""
@@ -168,7 +170,7 @@ class TopUp(models.Model):
 
     def __str__(self) -> str:
         return gettext("Top-up %(provider)s:%(txn)s (%(status)s)") % {
-            "provider": self.provider,
+            "provider": provider_label(self.provider),
             "txn": self.provider_txn_id,
             "status": self.get_status_display(),
         }

@@ -36,3 +36,8 @@ def ledger_note(memo: str) -> str:
                 parts["provider"] = gettext(PROVIDERS.get(parts["provider"], parts["provider"]))
             return gettext(msgid) % parts
     return memo
+
+
+def provider_label(provider: str) -> str:
+    """A payment provider's name in the reader's language (unknown providers as stored)."""
+    return gettext(PROVIDERS[provider]) if provider in PROVIDERS else provider
