@@ -233,4 +233,6 @@ class MoneyReconciliationFinding(models.Model):
         indexes = [models.Index(fields=["organization", "report"], name="money_finding_org_report_idx")]
 
     def __str__(self) -> str:
-        return f"{self.check_name}: {self.message[:80]}"
+        from .reconciliation import check_label
+
+        return f"{check_label(self.check_name)}: {self.message[:80]}"

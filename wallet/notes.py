@@ -18,6 +18,12 @@ FIXED = {
 PATTERNS = [
     (re.compile(r"^Top-up via (?P<provider>.+)$"), gettext_noop("Top-up via %(provider)s")),
     (re.compile(r"^Parking (?P<plate>\S+) at (?P<lot>.+)$"), gettext_noop("Parking %(plate)s at %(lot)s")),
+    (re.compile(r"^(?P<n>\d+) parking coupons$"), gettext_noop("%(n)s parking coupons")),
+    (re.compile(r"^(?P<n>\d+) unused parking coupons$"), gettext_noop("%(n)s unused parking coupons")),
+    (
+        re.compile(r"^withdrawn \(compensation run #(?P<run>\d+)\): (?P<message>.*)$", re.DOTALL),
+        gettext_noop("withdrawn (compensation run #%(run)s): %(message)s"),
+    ),
 ]
 
 PROVIDERS = {"sandbox": gettext_noop("sandbox payment"), "sandbox_async": gettext_noop("sandbox payment (delayed)")}
