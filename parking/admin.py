@@ -300,7 +300,7 @@ class ParkingSessionAdmin(MoneyAdminMixin, ReadOnlyScopedAdmin):
     inlines = [PaymentInline]
 
     def get_fields(self, request, obj=None):
-        return [("tariff_text" if f == "tariff" else f) for f in super().get_fields(request, obj)]
+        return list(dict.fromkeys(("tariff_text" if f == "tariff" else f) for f in super().get_fields(request, obj)))
 
     def get_readonly_fields(self, request, obj=None):
         return [*super().get_readonly_fields(request, obj), "tariff_text"]
