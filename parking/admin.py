@@ -589,7 +589,9 @@ class MerchantAddForm(forms.ModelForm):
 
     username = forms.CharField(label=_("Login name"), max_length=150)
     password = forms.CharField(label=_("Password"), widget=forms.PasswordInput)
-    benefit_type = forms.ChoiceField(label=_("Benefit type"), choices=Voucher.BenefitType.choices)
+    benefit_type = forms.ChoiceField(
+        label=_("Benefit type"), choices=Voucher.BenefitType.choices, initial=Voucher.BenefitType.MINUTES
+    )
 
     class Meta:
         model = Merchant

@@ -18,6 +18,7 @@ from coupons.services import alert_raise
 from orders.compensation import voucher_compensate
 from orders.models import Order, OrderEvent, PurchaseLimitRule
 from orders.services import order_pay
+from parking.models import Lot
 from parking.services import merchants, partnerships, payments, stays, vehicles
 from parking.tariffs import NightRate, TariffRule
 from tests.factories import OperatorFactory, OrderFactory, SeckillVoucherFactory, UserFactory, VoucherFactory
@@ -139,7 +140,8 @@ def _stored_english() -> set[str]:
 
 
 def _pages(superuser):
-    """(screenshot name, path) of every registered model's list, add page and first object."""
+    """(screenshot name, path) of every registered model's list, add page and first object, and of
+    the admin's own pages."""
     request = RequestFactory().get("/admin/")
     request.user = superuser
     for model, model_admin in sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label):
@@ -151,6 +153,10 @@ def _pages(superuser):
         obj = model._default_manager.order_by("pk").first()
         assert obj is not None, f"no {opts.label} to open"
         yield f"{name}-change", reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+    # The admin's own pages beyond the models': the home page, the refunds and a lot's report.
+    yield "zh-admin-home", reverse("admin:index")
+    yield "zh-admin-orders-order-refunds", reverse("admin:orders_order_refunds")
+    yield "zh-admin-parking-lot-report", reverse("admin:parking_lot_report", args=[Lot.objects.first().pk])
 
 
 def test_the_admin_in_chinese_has_no_english_left(browser, live_server):
