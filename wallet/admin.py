@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.db.models import Count, Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.scoping import ReadOnlyScopedAdmin, organization_of
@@ -180,7 +181,7 @@ class MoneyReconciliationReportAdmin(ReadOnlyScopedAdmin):
 
     @admin.display(description=_("checks"))
     def checks_run(self, obj) -> str:
-        return ", ".join(check_label(name) for name in obj.checks)
+        return gettext(", ").join(check_label(name) for name in obj.checks)
 
 
 @admin.register(MoneyReconciliationFinding)
