@@ -1,7 +1,7 @@
 # make run   - install, migrate, load demo data once, serve web + Celery worker + beat
 # make test  - ruff + the whole test suite against PostgreSQL and Redis (see README)
 # make drill - the fault drills alone (tests/drills; also part of make test)
-# make bench - the purchase-path benchmark (real mode)
+# make bench - the purchase-path benchmark (real mode; BENCH_QUICK=1 for a ~1 min smoke run of the harness)
 # make api-docs - regenerate docs/API.md from the OpenAPI schema
 SHELL := /bin/bash
 PYTHON ?= python3.11

@@ -5,6 +5,8 @@ from django.contrib import admin
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.utils.translation import gettext_lazy as _
 
 from .models import Operator, Organization
 from .scoping import OrganizationScopedAdmin, operator_of
@@ -72,10 +74,45 @@ class UserChangeForm(_UsernameRule, auth_forms.UserChangeForm):
     pass
 
 
-class UserAdmin(auth_admin.UserAdmin):
+# A permission's name is stored in English when the tables are made; the admin names the default
+# ones (add, change, delete, view) from the model's translated name instead.
+PERMISSION_ACTIONS = {
+    "add": _("Can add %(model)s"),
+    "change": _("Can change %(model)s"),
+    "delete": _("Can delete %(model)s"),
+    "view": _("Can view %(model)s"),
+}
+
+
+def permission_label(perm: Permission) -> str:
+    model = perm.content_type.model_class()
+    action = perm.codename.split("_", 1)[0]
+    if model is None or action not in PERMISSION_ACTIONS or perm.codename != f"{action}_{model._meta.model_name}":
+        return str(perm)
+    name = PERMISSION_ACTIONS[action] % {"model": model._meta.verbose_name}
+    return f"{perm.content_type} | {name}"
+
+
+class PermissionLabels:
+    """Permission choices named in the reader's language."""
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if field is not None and db_field.related_model is Permission:
+            field.label_from_instance = permission_label
+        return field
+
+
+class UserAdmin(PermissionLabels, auth_admin.UserAdmin):
     add_form = UserCreationForm
     form = UserChangeForm
 
 
+class GroupAdmin(PermissionLabels, auth_admin.GroupAdmin):
+    pass
+
+
 admin.site.unregister(get_user_model())
 admin.site.register(get_user_model(), UserAdmin)
+admin.site.unregister(Group)
+admin.site.register(Group, GroupAdmin)

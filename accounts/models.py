@@ -4,14 +4,15 @@ Idempotency-Key requests. Users are Django's own."""
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
 class Organization(models.Model):
     """A company that runs one or more parking lots and sells their coupons."""
 
-    name = models.CharField(max_length=120, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    name = models.CharField(max_length=120, unique=True, verbose_name=_("name"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("organization")
@@ -30,10 +31,14 @@ class Operator(models.Model):
         MANAGER = "manager", _("Manager")
         CASHIER = "cashier", _("Cashier")
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="operator")
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="operators")
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MANAGER)
-    created_at = models.DateTimeField(auto_now_add=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="operator", verbose_name=_("user")
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="operators", verbose_name=_("organization")
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MANAGER, verbose_name=_("role"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("operator")
@@ -41,7 +46,11 @@ class Operator(models.Model):
         ordering = ["organization", "user__username"]
 
     def __str__(self) -> str:
-        return f"{self.user} ({self.role} of {self.organization})"
+        return gettext("%(user)s (%(role)s of %(organization)s)") % {
+            "user": self.user,
+            "role": self.get_role_display(),
+            "organization": self.organization,
+        }
 
     @property
     def can_write(self) -> bool:
@@ -51,12 +60,14 @@ class Operator(models.Model):
 class IdempotencyRecord(models.Model):
     """The first answer to an API request sent with an Idempotency-Key (accounts/idempotency.py)."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=200)
-    fingerprint = models.CharField(max_length=64)
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
-    created_at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user")
+    )
+    key = models.CharField(max_length=200, verbose_name=_("idempotency key"))
+    fingerprint = models.CharField(max_length=64, verbose_name=_("request fingerprint"))
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("response status"))
+    response_body = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder, verbose_name=_("response body"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("idempotency record")

@@ -149,7 +149,27 @@ class MoneyAdminMixin:
                 return tuple(shown(n) for n in name)
             return f"{name}{SUFFIX}" if name in columns else name
 
-        return list(dict.fromkeys(shown(n) for n in super().get_fields(request, obj)))
+        fields = list(dict.fromkeys(shown(n) for n in super().get_fields(request, obj)))
+        if self.fields is None:
+            self._put_back_columns(fields, columns)
+        return fields
+
+    def _put_back_columns(self, fields: list, columns: set[str]) -> None:
+        """Django lists a page's fields from its form, which leaves out the money fields shown by
+        their column: on a view-only page they would not be shown at all. Each goes back after the
+        nearest model field before it."""
+        order = [f.name for f in self.model._meta.fields]
+        for name in sorted((n for n in columns if n in order), key=order.index):
+            column = f"{name}{SUFFIX}"
+            if column in fields or name in fields:
+                continue
+            position = len(fields)
+            for before in reversed(order[: order.index(name)]):
+                found = next((c for c in (before, f"{before}{SUFFIX}") if c in fields), None)
+                if found is not None:
+                    position = fields.index(found) + 1
+                    break
+            fields.insert(position, column)
 
     def _form_kwargs(self, request, obj, kwargs) -> dict:
         # A money field shown by its column stays out of the form, as Django does for the read-only

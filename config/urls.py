@@ -8,6 +8,7 @@ from parking import dashboard
 
 from . import views
 from .api import json_not_found
+from .django_strings import AdminJavaScriptCatalog
 
 admin.site.site_header = _("ParkMarket operators")
 admin.site.site_title = "ParkMarket"
@@ -38,6 +39,8 @@ urlpatterns = [
     # The admin's home is the operators' dashboard (parking/dashboard.py reads every app's figures).
     path("admin/", admin.site.admin_view(dashboard.dashboard_view), name="admin-dashboard"),
     path("admin/dashboard/live", admin.site.admin_view(dashboard.dashboard_live), name="admin-dashboard-live"),
+    # The admin's script catalogue, with the strings Django's own Chinese one lacks.
+    path("admin/jsi18n/", admin.site.admin_view(AdminJavaScriptCatalog.as_view(), cacheable=True)),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("i18n/", include("django.conf.urls.i18n")),

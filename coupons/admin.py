@@ -8,6 +8,7 @@ from config.errors import DomainError, page_message
 from config.money import MoneyAdminMixin
 
 from . import services
+from .benefits import benefit_form, benefit_text
 from .models import Alert, Voucher
 
 
@@ -18,7 +19,7 @@ class RestockForm(forms.Form):
 @admin.register(Voucher)
 class VoucherAdmin(MoneyAdminMixin, OrganizationScopedAdmin):
     money_fields = ("price",)
-    list_display = ("title", "kind", "lot", "price", "stock", "sold_count", "status", "sale_window")
+    list_display = ("title", "kind", "lot", "price", "benefit", "stock", "sold_count", "status", "sale_window")
     list_filter = ("kind", "status", "benefit_type")
     search_fields = ("title",)
     readonly_fields = ("status", "sold_count", "initial_stock", "low_stock_alerted_at", "published_at")
@@ -33,8 +34,12 @@ class VoucherAdmin(MoneyAdminMixin, OrganizationScopedAdmin):
 
         return "—" if not (obj.begins_at or obj.ends_at) else f"{short(obj.begins_at)} → {short(obj.ends_at)}"
 
+    @admin.display(description=_("benefit"), ordering="benefit_type")
+    def benefit(self, obj):
+        return benefit_text(obj.benefit_type, obj.benefit_value)
+
     def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
+        form = benefit_form(super().get_form(request, obj, change=change, **kwargs))
         org = organization_of(request.user)
 
         class ScopedForm(form):

@@ -1,11 +1,12 @@
 from django.apps import AppConfig
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class CouponsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "coupons"
-    verbose_name = _("Coupons")
+    # "Coupons" alone also heads the discount columns of parking pages: the app name has its own.
+    verbose_name = pgettext_lazy("app name", "Coupons")
 
     def ready(self) -> None:
         from accounts.scoping import register_scope

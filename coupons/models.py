@@ -25,22 +25,26 @@ class Voucher(models.Model):
         LISTED = "listed", _("Listed")
         DELISTED = "delisted", _("Delisted")
 
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="vouchers")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="vouchers", verbose_name=_("organization")
+    )
     # Lots are parking's (an app above this one): named, never imported (see lot_model()).
-    lot = models.ForeignKey("parking.Lot", on_delete=models.PROTECT, null=True, blank=True, related_name="vouchers")
-    title = models.CharField(max_length=120)
-    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.NORMAL)
-    price = models.PositiveIntegerField(help_text="Minor units (fen).")
-    benefit_type = models.CharField(max_length=16, choices=BenefitType.choices)
-    benefit_value = models.PositiveIntegerField(default=0)
+    lot = models.ForeignKey(
+        "parking.Lot", on_delete=models.PROTECT, null=True, blank=True, related_name="vouchers", verbose_name=_("lot")
+    )
+    title = models.CharField(max_length=120, verbose_name=_("title"))
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.NORMAL, verbose_name=_("sale type"))
+    price = models.PositiveIntegerField(help_text=_("Minor units (fen)."), verbose_name=_("price"))
+    benefit_type = models.CharField(max_length=16, choices=BenefitType.choices, verbose_name=_("benefit type"))
+    benefit_value = models.PositiveIntegerField(default=0, verbose_name=_("benefit value"))
     # Remaining units; null means unlimited (normal vouchers only).
-    stock = models.IntegerField(null=True, blank=True)
+    stock = models.IntegerField(null=True, blank=True, verbose_name=_("stock"))
     # Units put on sale (stock at publishing plus restocks); the oversell audit compares to it.
-    initial_stock = models.IntegerField(null=True, blank=True)
-    sold_count = models.PositiveIntegerField(default=0)
-    begins_at = models.DateTimeField(null=True, blank=True)
-    ends_at = models.DateTimeField(null=True, blank=True)
-    per_user_limit = models.PositiveIntegerField(default=1)
+    initial_stock = models.IntegerField(null=True, blank=True, verbose_name=_("units put on sale"))
+    sold_count = models.PositiveIntegerField(default=0, verbose_name=_("sold"))
+    begins_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sale begins"))
+    ends_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sale ends"))
+    per_user_limit = models.PositiveIntegerField(default=1, verbose_name=_("per-customer limit"))
     # How long a bought coupon can be used, in days from its payment; empty: until it is used.
     valid_days = models.PositiveIntegerField(
         _("valid for (days)"),
@@ -48,14 +52,14 @@ class Voucher(models.Model):
         blank=True,
         help_text=_("Days a bought coupon can be used after its payment. Empty: until it is used."),
     )
-    payment_window_seconds = models.PositiveIntegerField(default=900)
-    low_stock_threshold = models.PositiveIntegerField(default=0)
+    payment_window_seconds = models.PositiveIntegerField(default=900, verbose_name=_("payment window (seconds)"))
+    low_stock_threshold = models.PositiveIntegerField(default=0, verbose_name=_("low-stock threshold"))
     # Set when the low-stock alert fired for the current crossing; cleared by a restock.
-    low_stock_alerted_at = models.DateTimeField(null=True, blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
-    published_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    low_stock_alerted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("low-stock alert sent at"))
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, verbose_name=_("status"))
+    published_at = models.DateTimeField(null=True, blank=True, verbose_name=_("published at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("voucher")
@@ -151,15 +155,24 @@ class Alert(models.Model):
         INTAKE_FAILED = "intake_failed", _("Order intake failed")
         MONEY_MISMATCH = "money_mismatch", _("Money reconciliation mismatch")
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="alerts")
-    voucher = models.ForeignKey(Voucher, on_delete=models.CASCADE, null=True, blank=True, related_name="alerts")
-    kind = models.CharField(max_length=24, choices=Kind.choices)
-    message = models.TextField()
-    details = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="alerts", verbose_name=_("organization")
+    )
+    voucher = models.ForeignKey(
+        Voucher, on_delete=models.CASCADE, null=True, blank=True, related_name="alerts", verbose_name=_("voucher")
+    )
+    kind = models.CharField(max_length=24, choices=Kind.choices, verbose_name=_("type"))
+    message = models.TextField(verbose_name=_("message"))
+    details = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    acknowledged_at = models.DateTimeField(null=True, blank=True, verbose_name=_("acknowledged at"))
     acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("acknowledged by"),
     )
 
     class Meta:

@@ -4,6 +4,8 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.html import format_html_join
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.scoping import (
@@ -194,4 +196,21 @@ class CompensationRunAdmin(MoneyAdminMixin, ReadOnlyScopedAdmin):
     list_filter = ("created_at",)
     search_fields = ("voucher__title", "message")
     list_select_related = ("voucher", "actor")
-    readonly_fields = [f.name for f in CompensationRun._meta.fields]
+    readonly_fields = [("outcome_text" if f.name == "outcome" else f.name) for f in CompensationRun._meta.fields]
+    exclude = ("outcome",)
+
+    @admin.display(description=_("outcome per order"))
+    def outcome_text(self, obj):
+        rows = ((order, gettext(", ").join(map(_outcome, done))) for order, done in obj.outcome.items())
+        return format_html_join("\n", "<div>{}: {}</div>", rows)
+
+
+_OUTCOMES = {"refunded": _("Refunded"), "cancelled": _("Cancelled"), "compensated": _("Compensated")}
+
+
+def _outcome(step: str) -> str:
+    """One step of a compensation run on an order ("refunded", "skipped (used)") in words."""
+    if step.startswith("skipped (") and step.endswith(")"):
+        status = step[len("skipped (") : -1]
+        return gettext("skipped (%(status)s)") % {"status": dict(Order.Status.choices).get(status, status)}
+    return str(_OUTCOMES.get(step, step))

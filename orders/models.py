@@ -3,6 +3,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
@@ -30,30 +31,42 @@ class Order(models.Model):
         REFUNDED = "refunded", _("Refunded")
         FAILED = "failed", _("Failed")
 
+    class AcceptedBy(models.TextChoices):
+        DATABASE = "db", _("Database")
+        GATE = "redis", _("Flash-sale gate")
+
     # Statuses that hold a unit of stock and count against the per-user limit.
     LIVE = (Status.PROCESSING, Status.PENDING_PAYMENT, Status.PAID, Status.USED)
 
-    id = models.UUIDField(primary_key=True, default=new_order_id, editable=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
-    voucher = models.ForeignKey(Voucher, on_delete=models.PROTECT, related_name="orders")
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="orders")
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING_PAYMENT)
-    amount = models.PositiveIntegerField(help_text="Price paid or to pay, minor units.")
+    id = models.UUIDField(primary_key=True, default=new_order_id, editable=False, verbose_name=_("order number"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders", verbose_name=_("customer")
+    )
+    voucher = models.ForeignKey(Voucher, on_delete=models.PROTECT, related_name="orders", verbose_name=_("voucher"))
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="orders", verbose_name=_("organization")
+    )
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.PENDING_PAYMENT, verbose_name=_("status")
+    )
+    amount = models.PositiveIntegerField(help_text=_("Price paid or to pay, minor units."), verbose_name=_("amount"))
     # Copy of voucher.per_user_limit == 1 at purchase time, so the database can enforce
     # "one live order per customer and voucher" with a partial unique constraint.
-    single_slot = models.BooleanField(default=True)
+    single_slot = models.BooleanField(default=True, verbose_name=_("one per customer"))
     # What accepted it: "db" (the database, synchronously) or "redis" (the flash-sale gate in Redis,
     # then written by the asynchronous intake).
-    accepted_by = models.CharField(max_length=8, default="db")
-    created_at = models.DateTimeField(default=None, null=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
-    paid_at = models.DateTimeField(null=True, blank=True)
-    used_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.CharField(
+        max_length=8, choices=AcceptedBy.choices, default=AcceptedBy.DATABASE, verbose_name=_("accepted by")
+    )
+    created_at = models.DateTimeField(default=None, null=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+    expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("pay by"))
+    paid_at = models.DateTimeField(null=True, blank=True, verbose_name=_("paid at"))
+    used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("used at"))
     # True once its unit went back to stock (cancel, expiry, refund): makes the return happen once.
-    stock_released = models.BooleanField(default=False)
-    failure_code = models.CharField(max_length=40, blank=True, default="")
-    failure_reason = models.TextField(blank=True, default="")
+    stock_released = models.BooleanField(default=False, verbose_name=_("unit back in stock"))
+    failure_code = models.CharField(max_length=40, blank=True, default="", verbose_name=_("failure code"))
+    failure_reason = models.TextField(blank=True, default="", verbose_name=_("failure reason"))
 
     objects = OrderQuerySet.as_manager()
 
@@ -77,7 +90,7 @@ class Order(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Order {self.id} ({self.status})"
+        return gettext("Order %(id)s (%(status)s)") % {"id": self.id, "status": self.get_status_display()}
 
     def save(self, *args, **kwargs):
         if self.created_at is None:
@@ -110,18 +123,30 @@ class Order(models.Model):
 class OrderEvent(models.Model):
     """Audit trail: every transition of an order, who made it, when and why."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
-    from_status = models.CharField(max_length=20, blank=True, default="")
-    to_status = models.CharField(max_length=20)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events", verbose_name=_("order"))
+    from_status = models.CharField(
+        max_length=20, choices=Order.Status.choices, blank=True, default="", verbose_name=_("from status")
     )
-    reason = models.CharField(max_length=255, blank=True, default="")
+    to_status = models.CharField(max_length=20, choices=Order.Status.choices, verbose_name=_("to status"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    reason = models.CharField(max_length=255, blank=True, default="", verbose_name=_("reason"))
     # The compensation run that made this transition (a withdrawal), if any.
     compensation_run = models.ForeignKey(
-        "CompensationRun", on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+        "CompensationRun",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+        verbose_name=_("compensation run"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("order event")
@@ -129,7 +154,7 @@ class OrderEvent(models.Model):
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.from_status or '-'} -> {self.to_status}"
+        return f"{self.get_from_status_display() or '-'} → {self.get_to_status_display()}"
 
 
 class PurchaseLimitRule(models.Model):
@@ -144,17 +169,24 @@ class PurchaseLimitRule(models.Model):
         SECKILL = "seckill", _("Flash sales only")
         ALL = "all", _("Every voucher")
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="purchase_limit_rules")
-    kind = models.CharField(max_length=32, choices=Kind.choices)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="purchase_limit_rules", verbose_name=_("organization")
+    )
+    kind = models.CharField(max_length=32, choices=Kind.choices, verbose_name=_("rule"))
     value = models.PositiveIntegerField(
-        help_text="Days for the account-age rule; the number of expired orders still allowed for the other."
+        help_text=_("Days for the account-age rule; the number of expired orders still allowed for the other."),
+        verbose_name=_("value"),
     )
     window_days = models.PositiveIntegerField(
-        default=30, help_text="How far back expired orders count (expired-orders rule only)."
+        default=30,
+        help_text=_("How far back expired orders count (expired-orders rule only)."),
+        verbose_name=_("window (days)"),
     )
-    applies_to = models.CharField(max_length=16, choices=AppliesTo.choices, default=AppliesTo.SECKILL)
-    active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    applies_to = models.CharField(
+        max_length=16, choices=AppliesTo.choices, default=AppliesTo.SECKILL, verbose_name=_("applies to")
+    )
+    active = models.BooleanField(default=True, verbose_name=_("active"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("purchase limit rule")
@@ -192,23 +224,34 @@ class CompensationRun(models.Model):
     cancelled, who was credited how much, by whom and why. Credits carry the ledger idempotency key
     `compensation:<order id>`, so a second run never pays an order twice."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="compensation_runs")
-    voucher = models.ForeignKey(Voucher, on_delete=models.PROTECT, related_name="compensation_runs")
-    amount_per_order = models.PositiveIntegerField(help_text="Compensation credited per affected order, minor units.")
-    message = models.CharField(max_length=255)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="compensation_runs", verbose_name=_("organization")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    refunded_count = models.PositiveIntegerField(default=0)
-    cancelled_count = models.PositiveIntegerField(default=0)
-    compensated_count = models.PositiveIntegerField(default=0)
-    skipped_count = models.PositiveIntegerField(default=0)
-    compensated_total = models.BigIntegerField(default=0)
-    refunded_total = models.BigIntegerField(default=0)
+    voucher = models.ForeignKey(
+        Voucher, on_delete=models.PROTECT, related_name="compensation_runs", verbose_name=_("voucher")
+    )
+    amount_per_order = models.PositiveIntegerField(
+        help_text=_("Compensation credited per affected order, minor units."), verbose_name=_("compensation per order")
+    )
+    message = models.CharField(max_length=255, verbose_name=_("message to the customers"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    refunded_count = models.PositiveIntegerField(default=0, verbose_name=_("refunded"))
+    cancelled_count = models.PositiveIntegerField(default=0, verbose_name=_("cancelled"))
+    compensated_count = models.PositiveIntegerField(default=0, verbose_name=_("compensated"))
+    skipped_count = models.PositiveIntegerField(default=0, verbose_name=_("skipped"))
+    compensated_total = models.BigIntegerField(default=0, verbose_name=_("compensation total"))
+    refunded_total = models.BigIntegerField(default=0, verbose_name=_("refund total"))
     # Per order: what this run did to it ({"<order id>": ["refunded", "compensated"], ...}).
-    outcome = models.JSONField(default=dict, blank=True)
+    outcome = models.JSONField(default=dict, blank=True, verbose_name=_("outcome per order"))
 
     class Meta:
         verbose_name = _("compensation run")
@@ -216,4 +259,4 @@ class CompensationRun(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"Compensation #{self.pk} of {self.voucher}"
+        return gettext("Compensation #%(id)s of %(voucher)s") % {"id": self.pk, "voucher": self.voucher}

@@ -2,7 +2,7 @@
 writes its order and event in one transaction; the flash-sale intake writes accepted orders here
 too, one by one or in batches, and records the ones the database refuses as `failed`.
 
-On PostgreSQL the gate is one call of a server-side function (migration 0007: `orders_place_one`,
+On PostgreSQL the gate is one call of a server-side function (migration 0008: `orders_place_one`,
 `orders_place_batch`): the checks, the INSERTs, the conditional UPDATE and (in autocommit) the
 commit are one round trip, so the voucher's row lock is held only for the server's own work, not
 while a Python thread waits to be scheduled again. Elsewhere (SQLite, the embedded default) the

@@ -5,6 +5,7 @@ that does not say so."""
 from collections.abc import Iterable
 
 from django.db.models import Exists, OuterRef
+from django.utils.translation import gettext_lazy as _
 
 from wallet.models import LedgerEntry
 from wallet.reconciliation import Finding, register_check, row
@@ -65,5 +66,5 @@ def check_order_refunds() -> Iterable[Finding]:
 
 
 def connect() -> None:
-    register_check("order_payments", check_order_payments)
-    register_check("order_refunds", check_order_refunds)
+    register_check("order_payments", check_order_payments, label=_("Coupon payments"))
+    register_check("order_refunds", check_order_refunds, label=_("Coupon refunds"))

@@ -93,8 +93,12 @@ def refunds_of(*, organization_id: int | None) -> QuerySet:
     (superusers). What was given back is the order's amount."""
     from .models import OrderEvent
 
-    events = OrderEvent.objects.filter(to_status=Order.Status.REFUNDED).select_related(
-        "order__user", "order__voucher", "actor", "compensation_run"
+    # Into `refunded` from another status: a compensation credited afterwards is an event of a
+    # refunded order too (refunded -> refunded), not a second refund.
+    events = (
+        OrderEvent.objects.filter(to_status=Order.Status.REFUNDED)
+        .exclude(from_status=Order.Status.REFUNDED)
+        .select_related("order__user", "order__voucher", "actor", "compensation_run")
     )
     if organization_id is not None:
         events = events.filter(order__organization_id=organization_id)

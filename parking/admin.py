@@ -6,12 +6,14 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
 from accounts.scoping import OrganizationScopedAdmin, ReadOnlyScopedAdmin, operator_of, organization_of
 from config.errors import DomainError, page_message
-from config.money import MoneyAdminMixin
+from config.money import MoneyAdminMixin, format_money
+from coupons.benefits import benefit_form, benefit_text
 from coupons.models import Voucher
 
 from .models import (
@@ -297,6 +299,45 @@ class ParkingSessionAdmin(MoneyAdminMixin, ReadOnlyScopedAdmin):
     list_select_related = ("lot", "user")
     inlines = [PaymentInline]
 
+    def get_fields(self, request, obj=None):
+        return list(dict.fromkeys(("tariff_text" if f == "tariff" else f) for f in super().get_fields(request, obj)))
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "tariff_text"]
+
+    @admin.display(description=_("tariff at entry"))
+    def tariff_text(self, obj):
+        return tariff_text(obj.tariff) if obj.tariff else "—"
+
+
+def tariff_text(data: dict) -> str:
+    """A stay's tariff (the engine's JSON) as a sentence: prices in yuan, times in minutes."""
+    try:
+        rule = parse_rule(data)
+    except DomainError:
+        return str(data)
+    text = gettext(
+        "%(free)s minutes free; the first %(first)s minutes %(first_price)s; then %(unit_price)s "
+        "per %(unit)s minutes; at most %(cap)s per 24 hours"
+    ) % {
+        "free": rule.free_minutes,
+        "first": rule.first_minutes,
+        "first_price": format_money(rule.first_price),
+        "unit_price": format_money(rule.unit_price),
+        "unit": rule.unit_minutes,
+        "cap": format_money(rule.cap_per_24h),
+    }
+    if rule.night is not None:
+        night = gettext("at night (%(start)s to %(end)s) %(price)s per period") % {
+            "start": rule.night.start.strftime("%H:%M"),
+            "end": rule.night.end.strftime("%H:%M"),
+            "price": format_money(rule.night.unit_price),
+        }
+        if rule.night.cap is not None:
+            night += gettext(", at most %(cap)s a night") % {"cap": format_money(rule.night.cap)}
+        text += gettext("; ") + night
+    return text
+
 
 @admin.register(ParkingPayment)
 class ParkingPaymentAdmin(MoneyAdminMixin, ReadOnlyScopedAdmin):
@@ -353,13 +394,14 @@ class PartnershipOfferForm(forms.ModelForm):
 
 
 @admin.register(Partnership)
-class PartnershipAdmin(OrganizationScopedAdmin):
+class PartnershipAdmin(MoneyAdminMixin, OrganizationScopedAdmin):
     """Both sides see a partnership; the offering side adds it (its organization is the offering
     one), the invited side accepts or declines it, either ends it. Terms never change: the change
     page only shows them."""
 
     organization_path = "offering"
     form = PartnershipOfferForm
+    money_fields = ("settlement_price",)
     list_display = (
         "id",
         "offering",
@@ -395,7 +437,19 @@ class PartnershipAdmin(OrganizationScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ()
-        return (*PartnershipOfferForm.Meta.fields, *self.readonly_fields)
+        terms = [("benefit_types_text" if f == "benefit_types" else f) for f in PartnershipOfferForm.Meta.fields]
+        return self._money_names([*terms, *self.readonly_fields])
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is None:
+            return fields
+        return list(dict.fromkeys("benefit_types_text" if f == "benefit_types" else f for f in fields))
+
+    @admin.display(description=_("benefit types"))
+    def benefit_types_text(self, obj):
+        labels = dict(Voucher.BenefitType.choices)
+        return gettext(", ").join(str(labels.get(t, t)) for t in obj.benefit_types)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "partner" and not request.user.is_superuser:
@@ -455,7 +509,7 @@ class PartnershipAdmin(OrganizationScopedAdmin):
             try:
                 service(partnership_id=partnership.pk, organization=org)
             except DomainError as exc:
-                self.message_user(request, f"#{partnership.pk}: {exc.message}", level=messages.ERROR)
+                self.message_user(request, f"#{partnership.pk}: {page_message(exc)}", level=messages.ERROR)
             else:
                 self.message_user(request, done % {"id": partnership.pk})
 
@@ -473,11 +527,12 @@ class PartnershipAdmin(OrganizationScopedAdmin):
 
 
 @admin.register(SettlementEntry)
-class SettlementEntryAdmin(ReadOnlyScopedAdmin):
+class SettlementEntryAdmin(MoneyAdminMixin, ReadOnlyScopedAdmin):
     """An organization's own side of its partnerships' settlements: filter by partnership and
     month for a statement, export the selection as CSV."""
 
     organization_path = "organization"
+    money_fields = ("amount",)
     list_display = (
         "id",
         "month_label",
@@ -512,9 +567,9 @@ class SettlementEntryAdmin(ReadOnlyScopedAdmin):
         cl = getattr(response, "context_data", {}).get("cl") if hasattr(response, "context_data") else None
         if cl is not None:
             total = cl.queryset.aggregate(total=Sum("amount"), n=Count("id"))
-            response.context_data["subtitle"] = _("%(n)s redemptions, net %(total)s fen") % {
+            response.context_data["subtitle"] = _("%(n)s redemptions, net %(total)s") % {
                 "n": total["n"],
-                "total": total["total"] or 0,
+                "total": format_money(total["total"] or 0),
             }
         return response
 
@@ -534,7 +589,9 @@ class MerchantAddForm(forms.ModelForm):
 
     username = forms.CharField(label=_("Login name"), max_length=150)
     password = forms.CharField(label=_("Password"), widget=forms.PasswordInput)
-    benefit_type = forms.ChoiceField(label=_("Benefit type"), choices=Voucher.BenefitType.choices)
+    benefit_type = forms.ChoiceField(
+        label=_("Benefit type"), choices=Voucher.BenefitType.choices, initial=Voucher.BenefitType.MINUTES
+    )
 
     class Meta:
         model = Merchant
@@ -555,8 +612,9 @@ class MerchantAddForm(forms.ModelForm):
         return username
 
 
-class QuotaInline(admin.TabularInline):
+class QuotaInline(MoneyAdminMixin, admin.TabularInline):
     model = MerchantQuota
+    money_fields = ("unit_price", "refund_amount")
     extra = 0
     fields = ("id", "quantity", "unit_price", "issued", "redeemed", "valid_from", "valid_until", "refund_amount")
     readonly_fields = fields
@@ -575,24 +633,30 @@ class QuotaInline(admin.TabularInline):
 
 class MemberInline(QuotaInline):
     model = MerchantMember
+    money_fields = ()
     fields = ("user", "role", "created_at")
     readonly_fields = fields
     show_change_link = False
 
 
 @admin.register(Merchant)
-class MerchantAdmin(OrganizationScopedAdmin):
+class MerchantAdmin(MoneyAdminMixin, OrganizationScopedAdmin):
     """An organization's merchants; their quotas below. New ones come with their login."""
 
-    list_display = ("name", "organization", "benefit_type", "benefit_value", "unit_price", "active", "account")
+    money_fields = ("unit_price",)
+    list_display = ("name", "organization", "benefit", "unit_price", "active", "account")
     list_filter = ("active",)
     search_fields = ("name",)
     inlines = [MemberInline, QuotaInline]
 
+    @admin.display(description=_("benefit"), ordering="benefit_type")
+    def benefit(self, obj):
+        return benefit_text(obj.benefit_type, obj.benefit_value)
+
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
             kwargs["form"] = MerchantAddForm
-        return super().get_form(request, obj, **kwargs)
+        return benefit_form(super().get_form(request, obj, **kwargs))
 
     def get_readonly_fields(self, request, obj=None):
         return ("account",) if obj is not None else ()
@@ -629,11 +693,37 @@ class MerchantAdmin(OrganizationScopedAdmin):
 
 
 @admin.register(MerchantQuota)
-class MerchantQuotaAdmin(ReadOnlyScopedAdmin):
+class MerchantQuotaAdmin(MoneyAdminMixin, ReadOnlyScopedAdmin):
     organization_path = "merchant__organization"
-    list_display = ("id", "merchant", "quantity", "issued", "redeemed", "price", "valid_until", "refund_amount")
+    money_fields = ("unit_price", "refund_amount")
+    list_display = (
+        "id",
+        "merchant",
+        "benefit",
+        "quantity",
+        "issued",
+        "redeemed",
+        "total_price",
+        "valid_until",
+        "refund_amount",
+    )
     list_filter = (("merchant", admin.RelatedOnlyFieldListFilter),)
     list_select_related = ("merchant",)
+
+    @admin.display(description=_("benefit"), ordering="benefit_type")
+    def benefit(self, obj):
+        return benefit_text(obj.benefit_type, obj.benefit_value)
+
+    @admin.display(description=_("price of the quota"))
+    def total_price(self, obj):
+        return format_money(obj.price)
+
+    def get_fields(self, request, obj=None):
+        pair = ("benefit_type", "benefit_value")
+        return list(dict.fromkeys("benefit" if f in pair else f for f in super().get_fields(request, obj)))
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "benefit"]
 
 
 @admin.register(MerchantIssue)
@@ -657,4 +747,4 @@ class MerchantIssueAdmin(ReadOnlyScopedAdmin):
 
     @admin.display(description=_("Discount"))
     def discount(self, obj):
-        return obj.payment.discount if obj.payment_id else ""
+        return format_money(obj.payment.discount) if obj.payment_id else ""

@@ -1,22 +1,30 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
+from config.money import format_money
 from coupons.models import Voucher
 
 from .plates import PlateKind
 
 
 class Lot(models.Model):
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="lots")
-    name = models.CharField(max_length=120)
-    capacity = models.PositiveIntegerField()
-    occupancy = models.IntegerField(default=0)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="lots", verbose_name=_("organization")
+    )
+    name = models.CharField(max_length=120, verbose_name=_("name"))
+    capacity = models.PositiveIntegerField(verbose_name=_("capacity"))
+    occupancy = models.IntegerField(default=0, verbose_name=_("cars parked"))
     # After a payment, a car that leaves within this many minutes owes nothing more.
-    grace_minutes = models.PositiveIntegerField(default=15)
-    created_at = models.DateTimeField(auto_now_add=True)
+    grace_minutes = models.PositiveIntegerField(
+        default=15,
+        verbose_name=_("grace period (minutes)"),
+        help_text=_("After a payment, a car that leaves within this many minutes owes nothing more."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("lot")
@@ -55,20 +63,22 @@ class Tariff(models.Model):
         LARGE = "large", _("Large vehicle")
         NEW_ENERGY = "new_energy", _("New-energy vehicle")
 
-    lot = models.ForeignKey(Lot, on_delete=models.CASCADE, related_name="tariffs")
-    vehicle_type = models.CharField(max_length=16, choices=VehicleType.choices, default=VehicleType.SMALL)
-    free_minutes = models.PositiveIntegerField(default=15)
-    first_minutes = models.PositiveIntegerField(default=60)
-    first_price = models.PositiveIntegerField(default=500)
-    unit_minutes = models.PositiveIntegerField(default=30)
-    unit_price = models.PositiveIntegerField(default=200)
-    cap_per_24h = models.PositiveIntegerField(default=3000)
+    lot = models.ForeignKey(Lot, on_delete=models.CASCADE, related_name="tariffs", verbose_name=_("lot"))
+    vehicle_type = models.CharField(
+        max_length=16, choices=VehicleType.choices, default=VehicleType.SMALL, verbose_name=_("vehicle type")
+    )
+    free_minutes = models.PositiveIntegerField(default=15, verbose_name=_("free minutes"))
+    first_minutes = models.PositiveIntegerField(default=60, verbose_name=_("first period (minutes)"))
+    first_price = models.PositiveIntegerField(default=500, verbose_name=_("first period price"))
+    unit_minutes = models.PositiveIntegerField(default=30, verbose_name=_("further period (minutes)"))
+    unit_price = models.PositiveIntegerField(default=200, verbose_name=_("price per further period"))
+    cap_per_24h = models.PositiveIntegerField(default=3000, verbose_name=_("cap per 24 hours"))
     # Optional night rate: units starting between night_start and night_end (local time, may wrap
     # past midnight) cost night_unit_price, capped at night_cap per 24-hour window.
-    night_start = models.TimeField(null=True, blank=True)
-    night_end = models.TimeField(null=True, blank=True)
-    night_unit_price = models.PositiveIntegerField(null=True, blank=True)
-    night_cap = models.PositiveIntegerField(null=True, blank=True)
+    night_start = models.TimeField(null=True, blank=True, verbose_name=_("night starts"))
+    night_end = models.TimeField(null=True, blank=True, verbose_name=_("night ends"))
+    night_unit_price = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("night price per period"))
+    night_cap = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("night cap"))
 
     class Meta:
         verbose_name = _("tariff")
@@ -155,11 +165,18 @@ class Tariff(models.Model):
 class Vehicle(models.Model):
     """A customer's car. A plate belongs to one customer at a time (unique)."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="vehicles")
-    plate = models.CharField(max_length=16, unique=True)
-    vehicle_type = models.CharField(max_length=16, choices=Tariff.VehicleType.choices, default=Tariff.VehicleType.SMALL)
-    auto_pay = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="vehicles", verbose_name=_("customer")
+    )
+    plate = models.CharField(max_length=16, unique=True, verbose_name=_("plate"))
+    vehicle_type = models.CharField(
+        max_length=16,
+        choices=Tariff.VehicleType.choices,
+        default=Tariff.VehicleType.SMALL,
+        verbose_name=_("vehicle type"),
+    )
+    auto_pay = models.BooleanField(default=False, verbose_name=_("auto-pay"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("vehicle")
@@ -177,26 +194,42 @@ class ParkingSession(models.Model):
         OPEN = "open", _("Parked")
         CLOSED = "closed", _("Left")
 
-    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="sessions")
-    plate = models.CharField(max_length=16)  # as the camera read it (parking/plates.py: camera_plate)
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="sessions", verbose_name=_("lot"))
+    plate = models.CharField(
+        max_length=16, verbose_name=_("plate")
+    )  # as the camera read it (parking/plates.py: camera_plate)
     # Anything but a mainland civil plate (embassy, military, Hong Kong, foreign...) is for the
     # operator's eye: the barrier opens all the same.
-    plate_kind = models.CharField(max_length=16, choices=PlateKind.choices, default=PlateKind.MAINLAND)
-    vehicle_type = models.CharField(max_length=16, choices=Tariff.VehicleType.choices, default=Tariff.VehicleType.SMALL)
-    # The registered vehicle and its owner at entry (or when the plate was registered while parked).
-    vehicle = models.ForeignKey(Vehicle, on_delete=models.SET_NULL, null=True, blank=True, related_name="sessions")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="parking_sessions"
+    plate_kind = models.CharField(
+        max_length=16, choices=PlateKind.choices, default=PlateKind.MAINLAND, verbose_name=_("plate kind")
     )
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    vehicle_type = models.CharField(
+        max_length=16,
+        choices=Tariff.VehicleType.choices,
+        default=Tariff.VehicleType.SMALL,
+        verbose_name=_("vehicle type"),
+    )
+    # The registered vehicle and its owner at entry (or when the plate was registered while parked).
+    vehicle = models.ForeignKey(
+        Vehicle, on_delete=models.SET_NULL, null=True, blank=True, related_name="sessions", verbose_name=_("vehicle")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="parking_sessions",
+        verbose_name=_("customer"),
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN, verbose_name=_("status"))
     # The tariff in force when the car entered (parking/tariffs.py JSON): changing a lot's tariff
     # never reprices a stay already under way. Null for stays recorded before tariffs were kept.
-    tariff = models.JSONField(null=True, blank=True)
-    entered_at = models.DateTimeField()
-    exited_at = models.DateTimeField(null=True, blank=True)
+    tariff = models.JSONField(null=True, blank=True, verbose_name=_("tariff at entry"))
+    entered_at = models.DateTimeField(verbose_name=_("entered at"))
+    exited_at = models.DateTimeField(null=True, blank=True, verbose_name=_("left at"))
     # Tariff price of the whole stay, fixed at exit (before coupons).
-    fee = models.PositiveIntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    fee = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("fee"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("parking session")
@@ -252,22 +285,36 @@ class ParkingPayment(models.Model):
         AUTO = "auto", _("Auto-debit")
         COUPON = "coupon", _("Coupon only")
 
-    session = models.ForeignKey(ParkingSession, on_delete=models.PROTECT, related_name="payments")
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.UNPAID)
-    fee = models.PositiveIntegerField()
-    discount = models.PositiveIntegerField(default=0)
-    amount = models.PositiveIntegerField()
-    priced_until = models.DateTimeField()
+    session = models.ForeignKey(
+        ParkingSession, on_delete=models.PROTECT, related_name="payments", verbose_name=_("parking session")
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.UNPAID, verbose_name=_("status"))
+    fee = models.PositiveIntegerField(verbose_name=_("fee"))
+    discount = models.PositiveIntegerField(default=0, verbose_name=_("discount"))
+    amount = models.PositiveIntegerField(verbose_name=_("amount charged"))
+    priced_until = models.DateTimeField(verbose_name=_("priced until"))
     coupon = models.OneToOneField(
-        "orders.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="parking_payment"
+        "orders.Order",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="parking_payment",
+        verbose_name=_("coupon"),
     )
-    method = models.CharField(max_length=8, choices=Method.choices, blank=True, default="")
+    method = models.CharField(
+        max_length=8, choices=Method.choices, blank=True, default="", verbose_name=_("payment method")
+    )
     ledger_entry = models.OneToOneField(
-        "wallet.LedgerEntry", on_delete=models.PROTECT, null=True, blank=True, related_name="parking_payment"
+        "wallet.LedgerEntry",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="parking_payment",
+        verbose_name=_("ledger entry"),
     )
-    paid_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    paid_at = models.DateTimeField(null=True, blank=True, verbose_name=_("paid at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("parking payment")
@@ -297,7 +344,7 @@ class ParkingPayment(models.Model):
         indexes = [models.Index(fields=["status", "paid_at"], name="payment_status_paid_idx")]
 
     def __str__(self) -> str:
-        return f"Parking payment {self.pk} ({self.status})"
+        return gettext("Parking payment %(id)s (%(status)s)") % {"id": self.pk, "status": self.get_status_display()}
 
 
 # --- partnerships: another organization's coupons honoured at some of our lots --------------------
@@ -311,31 +358,54 @@ class Partnership(models.Model):
     before it keep working until `valid_until`."""
 
     class Status(models.TextChoices):
-        OFFERED = "offered", "Offered"
-        ACCEPTED = "accepted", "Accepted"
-        DECLINED = "declined", "Declined"
-        ENDED = "ended", "Ended"
+        OFFERED = "offered", _("Offered")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+        ENDED = "ended", _("Ended")
 
-    offering = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="partnerships_offered")
-    partner = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="partnerships_received")
-    lots = models.ManyToManyField(Lot, related_name="partnerships")
-    # A list of coupons.Voucher.BenefitType values (JSON: the embedded SQLite default has no arrays).
-    benefit_types = models.JSONField(default=list)
-    settlement_price = models.PositiveIntegerField(help_text="What the partner owes per redemption, in fen.")
-    valid_from = models.DateTimeField()
-    valid_until = models.DateTimeField()
-    monthly_cap = models.PositiveIntegerField(help_text="Redemptions honoured per calendar month.")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OFFERED)
-    offered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    offering = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="partnerships_offered",
+        verbose_name=_("offering organization"),
     )
-    responded_at = models.DateTimeField(null=True, blank=True)
-    ended_at = models.DateTimeField(null=True, blank=True)
-    ended_by = models.ForeignKey(Organization, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    partner = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="partnerships_received",
+        verbose_name=_("partner organization"),
+    )
+    lots = models.ManyToManyField(Lot, related_name="partnerships", verbose_name=_("lots"))
+    # A list of coupons.Voucher.BenefitType values (JSON: the embedded SQLite default has no arrays).
+    benefit_types = models.JSONField(default=list, verbose_name=_("benefit types"))
+    settlement_price = models.PositiveIntegerField(
+        help_text=_("What the partner owes per redemption, in fen."), verbose_name=_("settlement price")
+    )
+    valid_from = models.DateTimeField(verbose_name=_("valid from"))
+    valid_until = models.DateTimeField(verbose_name=_("valid until"))
+    monthly_cap = models.PositiveIntegerField(
+        help_text=_("Redemptions honoured per calendar month."), verbose_name=_("monthly cap")
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OFFERED, verbose_name=_("status"))
+    offered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("offered by"),
+    )
+    responded_at = models.DateTimeField(null=True, blank=True, verbose_name=_("answered at"))
+    ended_at = models.DateTimeField(null=True, blank=True, verbose_name=_("ended at"))
+    ended_by = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("ended by")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("partnership")
+        verbose_name_plural = _("partnerships")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(
@@ -373,7 +443,11 @@ class Partnership(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.offering} honours {self.partner} (#{self.pk})"
+        return gettext("%(offering)s honours %(partner)s (#%(id)s)") % {
+            "offering": self.offering,
+            "partner": self.partner,
+            "id": self.pk,
+        }
 
 
 class PartnershipMonth(models.Model):
@@ -381,13 +455,19 @@ class PartnershipMonth(models.Model):
     A redemption moves it by a conditional update (`redemptions < cap`); the constraint makes an
     overshoot impossible whatever the code does."""
 
-    partnership = models.ForeignKey(Partnership, on_delete=models.PROTECT, related_name="months")
-    month = models.DateField(help_text="The first day of the month.")
-    cap = models.PositiveIntegerField()
-    redemptions = models.PositiveIntegerField(default=0)
-    amount = models.PositiveBigIntegerField(default=0, help_text="Settlement owed for the month, in fen.")
+    partnership = models.ForeignKey(
+        Partnership, on_delete=models.PROTECT, related_name="months", verbose_name=_("partnership")
+    )
+    month = models.DateField(help_text=_("The first day of the month."), verbose_name=_("month"))
+    cap = models.PositiveIntegerField(verbose_name=_("cap"))
+    redemptions = models.PositiveIntegerField(default=0, verbose_name=_("redemptions"))
+    amount = models.PositiveBigIntegerField(
+        default=0, help_text=_("Settlement owed for the month, in fen."), verbose_name=_("settlement amount")
+    )
 
     class Meta:
+        verbose_name = _("partnership month")
+        verbose_name_plural = _("partnership months")
         ordering = ["partnership", "-month"]
         constraints = [
             models.UniqueConstraint(
@@ -413,16 +493,30 @@ class SettlementEntry(models.Model):
     organization is owed `+price`, the coupon's organization owes `-price`; the two entries of a
     payment sum to zero. Written in the transaction that pays the fee, so both exist or neither."""
 
-    partnership = models.ForeignKey(Partnership, on_delete=models.PROTECT, related_name="entries")
-    payment = models.ForeignKey(ParkingPayment, on_delete=models.PROTECT, related_name="settlement_entries")
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="settlement_entries")
-    counterparty = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
-    amount = models.BigIntegerField(help_text="Fen: positive is owed to this organization, negative owed by it.")
-    month = models.DateField(help_text="The first day of the redemption's month (local time).")
-    coupon = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    partnership = models.ForeignKey(
+        Partnership, on_delete=models.PROTECT, related_name="entries", verbose_name=_("partnership")
+    )
+    payment = models.ForeignKey(
+        ParkingPayment, on_delete=models.PROTECT, related_name="settlement_entries", verbose_name=_("parking payment")
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="settlement_entries", verbose_name=_("organization")
+    )
+    counterparty = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="+", verbose_name=_("counterparty")
+    )
+    amount = models.BigIntegerField(
+        help_text=_("Fen: positive is owed to this organization, negative owed by it."), verbose_name=_("amount")
+    )
+    month = models.DateField(
+        help_text=_("The first day of the redemption's month (local time)."), verbose_name=_("month")
+    )
+    coupon = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="+", verbose_name=_("coupon"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("settlement entry")
+        verbose_name_plural = _("settlement entries")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -439,10 +533,10 @@ class SettlementEntry(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["organization", "partnership", "month"], name="settlement_statement_idx")]
-        verbose_name_plural = "settlement entries"
 
     def __str__(self) -> str:
-        return f"{self.organization} {self.amount:+d} ({self.month:%Y-%m})"
+        sign = "+" if self.amount > 0 else ""
+        return f"{self.organization} {sign}{format_money(self.amount)} ({self.month:%Y-%m})"
 
 
 # --- merchants: shops that buy parking for their customers ----------------------------------------
@@ -453,18 +547,28 @@ class Merchant(models.Model):
     the user the merchant logs in with (portal and API) and whose wallet pays for its quotas. The
     organization sets the benefit a coupon gives and what the merchant pays per coupon."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="merchants")
-    name = models.CharField(max_length=120)
-    lots = models.ManyToManyField(Lot, related_name="merchants")
-    account = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="merchant")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="merchants", verbose_name=_("organization")
+    )
+    name = models.CharField(max_length=120, verbose_name=_("name"))
+    lots = models.ManyToManyField(Lot, related_name="merchants", verbose_name=_("lots"))
+    account = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="merchant", verbose_name=_("login account")
+    )
     # The coupon the merchant gives away and its unit price.
-    benefit_type = models.CharField(max_length=16, choices=Voucher.BenefitType.choices, default="minutes")
-    benefit_value = models.PositiveIntegerField(default=120)
-    unit_price = models.PositiveIntegerField(help_text="What the merchant pays per coupon, in fen.")
-    active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    benefit_type = models.CharField(
+        max_length=16, choices=Voucher.BenefitType.choices, default="minutes", verbose_name=_("benefit type")
+    )
+    benefit_value = models.PositiveIntegerField(default=120, verbose_name=_("benefit value"))
+    unit_price = models.PositiveIntegerField(
+        help_text=_("What the merchant pays per coupon, in fen."), verbose_name=_("price per coupon")
+    )
+    active = models.BooleanField(default=True, verbose_name=_("active"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("merchant")
+        verbose_name_plural = _("merchants")
         ordering = ["organization", "name"]
         constraints = [
             models.UniqueConstraint(
@@ -493,16 +597,24 @@ class MerchantMember(models.Model):
         MANAGER = "manager", _("Manager")
         CLERK = "clerk", _("Clerk")
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="members")
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="merchant_membership")
-    role = models.CharField(max_length=8, choices=Role.choices, default=Role.CLERK)
-    created_at = models.DateTimeField(auto_now_add=True)
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="members", verbose_name=_("merchant"))
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="merchant_membership", verbose_name=_("user")
+    )
+    role = models.CharField(max_length=8, choices=Role.choices, default=Role.CLERK, verbose_name=_("role"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("merchant staff member")
+        verbose_name_plural = _("merchant staff members")
         ordering = ["merchant", "user__username"]
 
     def __str__(self) -> str:
-        return f"{self.user} ({self.role} of {self.merchant})"
+        return gettext("%(user)s (%(role)s of %(merchant)s)") % {
+            "user": self.user,
+            "role": self.get_role_display(),
+            "merchant": self.merchant,
+        }
 
 
 class MerchantQuota(models.Model):
@@ -511,26 +623,38 @@ class MerchantQuota(models.Model):
     (conditional UPDATE plus a constraint); `redeemed` those applied to a fee. At the end of the
     period the unredeemed ones are refunded to the wallet once (`refund_entry`)."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="quotas")
-    benefit_type = models.CharField(max_length=16, choices=Voucher.BenefitType.choices)
-    benefit_value = models.PositiveIntegerField()
-    quantity = models.PositiveIntegerField()
-    unit_price = models.PositiveIntegerField()
-    issued = models.PositiveIntegerField(default=0)
-    redeemed = models.PositiveIntegerField(default=0)
-    valid_from = models.DateTimeField()
-    valid_until = models.DateTimeField()
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="quotas", verbose_name=_("merchant"))
+    benefit_type = models.CharField(max_length=16, choices=Voucher.BenefitType.choices, verbose_name=_("benefit type"))
+    benefit_value = models.PositiveIntegerField(verbose_name=_("benefit value"))
+    quantity = models.PositiveIntegerField(verbose_name=_("quantity"))
+    unit_price = models.PositiveIntegerField(verbose_name=_("price per coupon"))
+    issued = models.PositiveIntegerField(default=0, verbose_name=_("issued"))
+    redeemed = models.PositiveIntegerField(default=0, verbose_name=_("redeemed"))
+    valid_from = models.DateTimeField(verbose_name=_("valid from"))
+    valid_until = models.DateTimeField(verbose_name=_("valid until"))
     purchase_entry = models.OneToOneField(
-        "wallet.LedgerEntry", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "wallet.LedgerEntry",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("purchase entry"),
     )
-    refunded_at = models.DateTimeField(null=True, blank=True)
-    refund_amount = models.PositiveIntegerField(default=0)
+    refunded_at = models.DateTimeField(null=True, blank=True, verbose_name=_("refunded at"))
+    refund_amount = models.PositiveIntegerField(default=0, verbose_name=_("refund amount"))
     refund_entry = models.OneToOneField(
-        "wallet.LedgerEntry", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "wallet.LedgerEntry",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("refund entry"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("merchant quota")
+        verbose_name_plural = _("merchant quotas")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(
@@ -577,23 +701,40 @@ class MerchantIssue(models.Model):
         USED = "used", _("Used")
         EXPIRED = "expired", _("Expired")
 
-    quota = models.ForeignKey(MerchantQuota, on_delete=models.PROTECT, related_name="issues")
-    plate = models.CharField(max_length=16, blank=True, default="")
-    claim_token = models.CharField(max_length=43, unique=True, null=True, blank=True)
+    quota = models.ForeignKey(MerchantQuota, on_delete=models.PROTECT, related_name="issues", verbose_name=_("quota"))
+    plate = models.CharField(max_length=16, blank=True, default="", verbose_name=_("plate"))
+    claim_token = models.CharField(max_length=43, unique=True, null=True, blank=True, verbose_name=_("claim token"))
     claimed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("claimed by"),
     )
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.ISSUED)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.ISSUED, verbose_name=_("status"))
     payment = models.OneToOneField(
-        ParkingPayment, on_delete=models.PROTECT, null=True, blank=True, related_name="merchant_issue"
+        ParkingPayment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merchant_issue",
+        verbose_name=_("parking payment"),
     )
     issued_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("issued by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("used at"))
 
     class Meta:
+        verbose_name = _("merchant coupon")
+        verbose_name_plural = _("merchant coupons")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(
@@ -612,4 +753,4 @@ class MerchantIssue(models.Model):
         indexes = [models.Index(fields=["plate", "status"], name="issue_plate_status_idx")]
 
     def __str__(self) -> str:
-        return f"{self.quota.merchant}: {self.plate or 'claim link'} ({self.status})"
+        return f"{self.quota.merchant}: {self.plate or gettext('claim link')} ({self.get_status_display()})"

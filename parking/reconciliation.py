@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
 
 from wallet.models import LedgerEntry
 from wallet.reconciliation import Finding, register_check, row
@@ -121,6 +122,6 @@ def check_partnership_months() -> Iterable[Finding]:
 
 
 def connect() -> None:
-    register_check("parking_payments", check_parking_payments)
-    register_check("settlements", check_settlements)
-    register_check("partnership_months", check_partnership_months)
+    register_check("parking_payments", check_parking_payments, label=_("Parking payments"))
+    register_check("settlements", check_settlements, label=_("Settlements between organizations"))
+    register_check("partnership_months", check_partnership_months, label=_("Partnership monthly counters"))

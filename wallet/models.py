@@ -1,16 +1,23 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from config.money import format_money
+
+from .notes import provider_label
 
 
 class Wallet(models.Model):
     """One per customer. The balance changes only together with a LedgerEntry (wallet/services.py)."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="wallet")
-    balance = models.BigIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="wallet", verbose_name=_("customer")
+    )
+    balance = models.BigIntegerField(default=0, verbose_name=_("balance"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("wallet")
@@ -25,7 +32,7 @@ class Wallet(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Wallet of {self.user}"
+        return gettext("Wallet of %(user)s") % {"user": self.user}
 
 
 class LedgerEntry(models.Model):
@@ -42,20 +49,25 @@ class LedgerEntry(models.Model):
         MERCHANT_QUOTA = "merchant_quota", _("Merchant quota purchase")
         MERCHANT_REFUND = "merchant_refund", _("Merchant quota refund")
 
-    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
-    kind = models.CharField(max_length=24, choices=Kind.choices)
-    amount = models.BigIntegerField(help_text="Signed: credits positive, debits negative.")
-    balance_before = models.BigIntegerField()
-    balance_after = models.BigIntegerField()
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries", verbose_name=_("wallet"))
+    kind = models.CharField(max_length=24, choices=Kind.choices, verbose_name=_("type"))
+    amount = models.BigIntegerField(help_text=_("Signed: credits positive, debits negative."), verbose_name=_("amount"))
+    balance_before = models.BigIntegerField(verbose_name=_("balance before"))
+    balance_after = models.BigIntegerField(verbose_name=_("balance after"))
     order = models.ForeignKey(
-        "orders.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries"
+        "orders.Order",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ledger_entries",
+        verbose_name=_("order"),
     )
     # What else it belongs to, e.g. "topup:12" or "parking_payment:7".
-    reference = models.CharField(max_length=64, blank=True, default="")
-    memo = models.CharField(max_length=255, blank=True, default="")
+    reference = models.CharField(max_length=64, blank=True, default="", verbose_name=_("reference"))
+    memo = models.CharField(max_length=255, blank=True, default="", verbose_name=_("note"))
     # Unique per wallet: the same logical movement can never be written twice.
-    idempotency_key = models.CharField(max_length=200)
-    created_at = models.DateTimeField(auto_now_add=True)
+    idempotency_key = models.CharField(max_length=200, verbose_name=_("idempotency key"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("ledger entry")
@@ -89,7 +101,7 @@ class LedgerEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.amount:+d}"
+        return f"{self.get_kind_display()} {'+' if self.amount > 0 else ''}{format_money(self.amount)}"
 
 
 class TopUp(models.Model):
@@ -102,20 +114,27 @@ class TopUp(models.Model):
         SUCCEEDED = "succeeded", _("Succeeded")
         FAILED = "failed", _("Failed")
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="topups")
-    amount = models.PositiveBigIntegerField(help_text="Minor units.")
-    provider = models.CharField(max_length=32)
-    provider_txn_id = models.CharField(max_length=128)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="topups", verbose_name=_("customer")
+    )
+    amount = models.PositiveBigIntegerField(help_text=_("Minor units."), verbose_name=_("amount"))
+    provider = models.CharField(max_length=32, verbose_name=_("payment provider"))
+    provider_txn_id = models.CharField(max_length=128, verbose_name=_("provider transaction ID"))
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, verbose_name=_("status"))
     ledger_entry = models.OneToOneField(
-        LedgerEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="topup"
+        LedgerEntry,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="topup",
+        verbose_name=_("ledger entry"),
     )
     # The merchant's own id for this charge (a page form's token): unique per customer when given,
     # so a double-submitted form starts one top-up.
-    reference = models.CharField(max_length=64, blank=True, default="")
-    failure_reason = models.CharField(max_length=255, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
+    reference = models.CharField(max_length=64, blank=True, default="", verbose_name=_("reference"))
+    failure_reason = models.CharField(max_length=255, blank=True, default="", verbose_name=_("failure reason"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    completed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("completed at"))
 
     class Meta:
         verbose_name = _("top-up")
@@ -150,24 +169,33 @@ class TopUp(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Top-up {self.provider}:{self.provider_txn_id} ({self.status})"
+        return gettext("Top-up %(provider)s:%(txn)s (%(status)s)") % {
+            "provider": provider_label(self.provider),
+            "txn": self.provider_txn_id,
+            "status": self.get_status_display(),
+        }
 
 
 class MoneyReconciliationReport(models.Model):
     """One run of the money reconciliation (wallet/reconciliation.py): which checks ran, when, and
     whether anything failed to add up. The findings name the rows."""
 
-    started_at = models.DateTimeField()
-    finished_at = models.DateTimeField(null=True, blank=True)
-    checks = models.JSONField(default=list, help_text="Names of the checks that ran.")
-    findings_count = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    checks = models.JSONField(default=list, help_text=_("Names of the checks that ran."), verbose_name=_("checks"))
+    findings_count = models.PositiveIntegerField(default=0, verbose_name=_("findings"))
 
     class Meta:
+        verbose_name = _("money reconciliation")
+        verbose_name_plural = _("money reconciliations")
         ordering = ["-started_at", "-id"]
 
     def __str__(self) -> str:
         # No count here: an operator reads the title too, and sees only their organization's findings.
-        return f"Money reconciliation #{self.pk} of {self.started_at:%Y-%m-%d %H:%M}"
+        return gettext("Money reconciliation #%(id)s of %(at)s") % {
+            "id": self.pk,
+            "at": f"{self.started_at:%Y-%m-%d %H:%M}",
+        }
 
     @property
     def clean(self) -> bool:
@@ -179,18 +207,32 @@ class MoneyReconciliationFinding(models.Model):
     `organization` is set when the rows belong to one (its operators see the finding), empty for a
     customer's wallet or top-up (superusers only)."""
 
-    report = models.ForeignKey(MoneyReconciliationReport, on_delete=models.CASCADE, related_name="findings")
-    check_name = models.CharField(max_length=64)
-    organization = models.ForeignKey(
-        "accounts.Organization", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    report = models.ForeignKey(
+        MoneyReconciliationReport,
+        on_delete=models.CASCADE,
+        related_name="findings",
+        verbose_name=_("reconciliation run"),
     )
-    message = models.CharField(max_length=500)
-    rows = models.JSONField(default=list)
-    details = models.JSONField(default=dict, blank=True)
+    check_name = models.CharField(max_length=64, verbose_name=_("check"))
+    organization = models.ForeignKey(
+        "accounts.Organization",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("organization"),
+    )
+    message = models.CharField(max_length=500, verbose_name=_("message"))
+    rows = models.JSONField(default=list, verbose_name=_("rows involved"))
+    details = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
 
     class Meta:
+        verbose_name = _("reconciliation finding")
+        verbose_name_plural = _("reconciliation findings")
         ordering = ["report", "check_name", "id"]
         indexes = [models.Index(fields=["organization", "report"], name="money_finding_org_report_idx")]
 
     def __str__(self) -> str:
-        return f"{self.check_name}: {self.message[:80]}"
+        from .reconciliation import check_label
+
+        return f"{check_label(self.check_name)}: {self.message[:80]}"

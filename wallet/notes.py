@@ -18,6 +18,12 @@ FIXED = {
 PATTERNS = [
     (re.compile(r"^Top-up via (?P<provider>.+)$"), gettext_noop("Top-up via %(provider)s")),
     (re.compile(r"^Parking (?P<plate>\S+) at (?P<lot>.+)$"), gettext_noop("Parking %(plate)s at %(lot)s")),
+    (re.compile(r"^(?P<n>\d+) parking coupons$"), gettext_noop("%(n)s parking coupons")),
+    (re.compile(r"^(?P<n>\d+) unused parking coupons$"), gettext_noop("%(n)s unused parking coupons")),
+    (
+        re.compile(r"^withdrawn \(compensation run #(?P<run>\d+)\): (?P<message>.*)$", re.DOTALL),
+        gettext_noop("withdrawn (compensation run #%(run)s): %(message)s"),
+    ),
 ]
 
 PROVIDERS = {"sandbox": gettext_noop("sandbox payment"), "sandbox_async": gettext_noop("sandbox payment (delayed)")}
@@ -36,3 +42,8 @@ def ledger_note(memo: str) -> str:
                 parts["provider"] = gettext(PROVIDERS.get(parts["provider"], parts["provider"]))
             return gettext(msgid) % parts
     return memo
+
+
+def provider_label(provider: str) -> str:
+    """A payment provider's name in the reader's language (unknown providers as stored)."""
+    return gettext(PROVIDERS[provider]) if provider in PROVIDERS else provider

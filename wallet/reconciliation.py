@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import F, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from config import metrics
 
@@ -44,11 +45,20 @@ class Finding:
 
 Check = Callable[[], Iterable[Finding]]
 _CHECKS: dict[str, Check] = {}
+_LABELS: dict[str, str] = {}
 
 
-def register_check(name: str, check: Check) -> None:
-    """Add a check (an app's AppConfig.ready()). Registering the same name again replaces it."""
+def register_check(name: str, check: Check, *, label: str | None = None) -> None:
+    """Add a check (an app's AppConfig.ready()). Registering the same name again replaces it.
+    `label` is what the admin shows for it (a lazy translation); the name stays the stored key."""
     _CHECKS[name] = check
+    if label is not None:
+        _LABELS[name] = label
+
+
+def check_label(name: str) -> str:
+    """A check's name as people read it (its label, else the stored name)."""
+    return str(_LABELS.get(name, name))
 
 
 def registered_checks() -> dict[str, Check]:
@@ -192,5 +202,5 @@ def check_topups() -> Iterable[Finding]:
 
 
 def connect() -> None:
-    register_check("wallet_balances", check_wallet_balances)
-    register_check("topups", check_topups)
+    register_check("wallet_balances", check_wallet_balances, label=_("Wallet balances"))
+    register_check("topups", check_topups, label=_("Top-ups credited"))

@@ -67,6 +67,57 @@ def _constraints():
                 yield model, constraint
 
 
+def test_a_voucher_benefit_reads_and_is_typed_in_its_unit(client):
+    """An amount off is yuan (stored in fen); minutes and percent are whole numbers."""
+    op = OperatorFactory()
+    client.force_login(op.user)
+    amount = VoucherFactory(organization=op.organization, benefit_type="amount", benefit_value=1000, title="Ten")
+    VoucherFactory(organization=op.organization, benefit_type="minutes", benefit_value=60, title="Hour")
+    VoucherFactory(organization=op.organization, benefit_type="percent", benefit_value=20, title="Fifth")
+    listing = client.get("/admin/coupons/voucher/").content.decode()
+    assert "¥10.00 off your parking fee" in listing
+    assert "60 minutes of parking free" in listing and "20% off your parking fee" in listing
+    form = client.get(f"/admin/coupons/voucher/{amount.pk}/change/").content.decode()
+    assert 'name="benefit_value" value="10.00"' in form
+    data = {
+        "title": "Ten",
+        "kind": "normal",
+        "price": "5.00",
+        "benefit_type": "amount",
+        "benefit_value": "12.5",
+        "per_user_limit": 1,
+        "payment_window_seconds": 900,
+        "low_stock_threshold": 0,
+        "stock": 10,
+    }
+    res = client.post(f"/admin/coupons/voucher/{amount.pk}/change/", data)
+    assert res.status_code == 302, res.content.decode()[:2000]
+    amount.refresh_from_db()
+    assert amount.benefit_value == 1250
+    res = client.post(
+        f"/admin/coupons/voucher/{amount.pk}/change/", data | {"benefit_type": "minutes", "benefit_value": "1.5"}
+    )
+    assert res.status_code == 200 and "benefit_value" in res.context["adminform"].form.errors
+
+
+def test_a_view_only_page_shows_every_money_field_in_yuan(client):
+    """Read-only admins (parking payments) list their money fields on the object's page, in yuan."""
+    from parking.services import payments, stays
+    from parking.tariffs import TariffRule
+    from tests.parking.conftest import ago
+
+    op = OperatorFactory()
+    lot = stays.lot_create(organization=op.organization, name="Quay", capacity=5, tariff=TariffRule())
+    session = stays.session_enter(lot=lot, plate="粤B12345", at=ago(100))
+    payment = payments.payment_refresh(session=session)[1]
+    client.force_login(op.user)
+    page = client.get(f"/admin/parking/parkingpayment/{payment.pk}/change/")
+    fields = [f for fieldset in page.context["adminform"] for line in fieldset for f in line]
+    names = [f.field["name"] if isinstance(f.field, dict) else f.field.name for f in fields]
+    assert [n for n in names if n.endswith("_yuan")] == ["fee_yuan", "discount_yuan", "amount_yuan"]
+    assert f"¥{payment.fee // 100}.{payment.fee % 100:02d}" in page.content.decode()
+
+
 def test_every_constraint_has_a_message_and_a_code_of_its_own():
     found = list(_constraints())
     assert len(found) > 20

@@ -2,6 +2,7 @@
 
 import pytest
 
+from config.money import yuan_text
 from coupons.models import Voucher
 from seckill import gate
 from tests.factories import OperatorFactory, SeckillVoucherFactory
@@ -61,9 +62,12 @@ def _change_form(voucher, **over):
     data = {
         "lot": "",
         "title": voucher.title,
-        "price": voucher.price,
+        "price": yuan_text(voucher.price),
         "benefit_type": voucher.benefit_type,
-        "benefit_value": voucher.benefit_value,
+        # An amount off is typed in yuan, minutes and percent as whole numbers.
+        "benefit_value": (
+            yuan_text(voucher.benefit_value) if voucher.benefit_type == "amount" else voucher.benefit_value
+        ),
         "per_user_limit": voucher.per_user_limit,
         "payment_window_seconds": voucher.payment_window_seconds,
         "low_stock_threshold": voucher.low_stock_threshold,

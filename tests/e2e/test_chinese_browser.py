@@ -24,10 +24,14 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 ALLOWED = {"ParkMarket", "CNY", "English"}
 
 
-def english_words(page, *, also_allowed=()) -> list[str]:
-    text = page.inner_text("body")
+def english_in(text: str, *, also_allowed=()) -> list[str]:
+    """The words of two or more Latin letters in `text`, beyond the allowed ones."""
     words = set(re.findall(r"[A-Za-z]{2,}", text))
     return sorted(words - ALLOWED - set(also_allowed))
+
+
+def english_words(page, *, also_allowed=()) -> list[str]:
+    return english_in(page.inner_text("body"), also_allowed=also_allowed)
 
 
 def test_the_drivers_pages_in_chinese_have_no_english_left(sized_page):

@@ -36,3 +36,18 @@ def test_refunds_view_lists_the_organizations_refunds_with_totals(client):
 def test_refunds_view_needs_an_operator(client):
     client.force_login(customer())
     assert client.get("/admin/orders/order/refunds/").status_code == 302  # to the admin login
+
+
+def test_a_compensated_withdrawal_counts_as_one_refund(client):
+    """A withdrawal refunds the order, then credits the compensation: one refund of its amount."""
+    from orders.compensation import voucher_compensate
+
+    op = OperatorFactory()
+    user = customer(balance=5000)
+    voucher = VoucherFactory(organization=op.organization, price=500)
+    order_pay(order_id=buy(user, voucher).pk, user=user)
+    voucher_compensate(voucher_id=voucher.pk, amount=200, message="Sorry", actor=op.user)
+    client.force_login(op.user)
+    html = client.get("/admin/orders/order/refunds/").content.decode()
+    assert html.count('data-testid="refund"') == 1
+    assert "¥5.00" in html and "¥10.00" not in html and "1 refund" in html

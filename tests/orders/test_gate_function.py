@@ -1,4 +1,4 @@
-"""The database gate as one call of a server-side function (PostgreSQL, migration 0007) against the
+"""The database gate as one call of a server-side function (PostgreSQL, migration 0008) against the
 Python path it replaces there (and that SQLite keeps): the same rows, column by column, the same
 refusals, one query per purchase and one per intake batch."""
 

@@ -21,7 +21,7 @@ def test_an_operator_registers_a_merchant_and_sees_its_coupons(client, operator,
             "lots": [lot.pk],
             "benefit_type": "minutes",
             "benefit_value": 120,
-            "unit_price": 300,
+            "unit_price": "3.00",  # typed in yuan
             "username": "teahouse",
             "password": "leaf-and-water-42",
             "quotas-TOTAL_FORMS": 0,
@@ -36,6 +36,7 @@ def test_an_operator_registers_a_merchant_and_sees_its_coupons(client, operator,
         [lot],
     )
     assert shop.account.check_password("leaf-and-water-42")
+    assert (shop.unit_price, shop.benefit_value) == (300, 120)
     assert client.get(f"/admin/parking/merchant/{shop.pk}/change/").status_code == 200
 
     from tests.parking.conftest import fund
@@ -63,7 +64,7 @@ def test_a_weak_password_or_foreign_lot_is_refused(client, operator, lot):
         "name": "Shop",
         "benefit_type": "free",
         "benefit_value": 0,
-        "unit_price": 100,
+        "unit_price": "1.00",
         "username": "shop1",
         "quotas-TOTAL_FORMS": 0,
         "quotas-INITIAL_FORMS": 0,

@@ -41,7 +41,7 @@ def form(b, lots, change=None):
         "partner": b.organization.pk,
         "lots": [lot.pk for lot in lots],
         "benefit_types": ["amount", "free"],
-        "settlement_price": 250,
+        "settlement_price": "2.50",  # typed in yuan
         "valid_from_0": (now - timedelta(days=1)).strftime("%Y-%m-%d"),
         "valid_from_1": "00:00:00",
         "valid_until_0": (now + timedelta(days=30)).strftime("%Y-%m-%d"),
@@ -60,9 +60,11 @@ def test_an_operator_offers_from_the_admin_and_the_partner_accepts(client, opera
         "offered",
         ["amount", "free"],
     )
+    assert p.settlement_price == 250
     assert list(p.lots.all()) == [a_lot] and p.offered_by == operator.user
     page = client.get(f"/admin/parking/partnership/{p.pk}/change/")
     assert page.status_code == 200 and "Mall East" in page.content.decode()  # terms shown, not editable
+    assert "¥2.50" in page.content.decode() and "Amount off, Free stay" in page.content.decode()
     assert client.get("/admin/parking/partnership/add/").status_code == 200
 
     client.logout()
@@ -137,17 +139,18 @@ def test_each_side_sees_its_own_entries_and_exports_them(client, operator, a_lot
     theirs = SettlementEntry.objects.get(organization=b.organization)
 
     cashier = OperatorFactory(organization=b.organization, role=Operator.Role.CASHIER)
-    for user, own, other, amount in ((operator.user, mine, theirs, "250"), (cashier.user, theirs, mine, "-250")):
+    sides = ((operator.user, mine, theirs, "¥2.50", "250"), (cashier.user, theirs, mine, "-¥2.50", "-250"))
+    for user, own, other, amount, fen in sides:  # the admin shows yuan; the exported file keeps fen
         client.logout()
         admin_web = web(client, user)
         res = admin_web.get(f"/admin/parking/settlemententry/?partnership__id__exact={p.pk}")
         assert res.status_code == 200
         ids = [e.pk for e in res.context["cl"].result_list]
         assert ids == [own.pk] and other.pk not in ids
-        assert f"1 redemptions, net {amount} fen" in res.content.decode()
+        assert f"1 redemptions, net {amount}" in res.content.decode()
         res = admin_web.post(
             "/admin/parking/settlemententry/", {"action": "export_csv", "_selected_action": [own.pk, other.pk]}
         )
         assert res["Content-Type"].startswith("text/csv")
         lines = res.content.decode().strip().splitlines()
-        assert len(lines) == 2 and lines[1].split(",")[-2] == amount
+        assert len(lines) == 2 and lines[1].split(",")[-2] == fen

@@ -287,8 +287,8 @@ class PostgresOnlySQL(migrations.RunSQL):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("orders", "0006_names_and_constraint_messages"),
-        ("coupons", "0004_valid_days_names_and_constraint_messages"),
+        ("orders", "0007_field_labels"),
+        ("coupons", "0005_field_labels"),
     ]
 
     operations = [PostgresOnlySQL(sql=PLACE_ONE + PLACE_BATCH, reverse_sql=DROP)]
