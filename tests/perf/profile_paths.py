@@ -222,8 +222,13 @@ def _measure(profile: bool) -> int:
         for name, _result, stats in rows:
             out = io.StringIO()
             stats.stream = out
-            stats.sort_stats("cumulative").print_stats(18)
+            stats.sort_stats("cumulative").print_stats(30)
             print(f"\n--- {name}: top functions by cumulative time ---")
+            print("\n".join(out.getvalue().splitlines()[6:]))
+            out.seek(0)
+            out.truncate()
+            stats.sort_stats("tottime").print_stats(15)
+            print(f"--- {name}: top functions by own time ---")
             print("\n".join(out.getvalue().splitlines()[6:]))
     return 0
 
