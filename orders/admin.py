@@ -21,6 +21,7 @@ from config.money import MoneyAdminMixin, YuanField
 
 from .compensation import voucher_compensate
 from .models import CompensationRun, Order, OrderEvent, PurchaseLimitRule
+from .notes import event_reason
 from .selectors import refund_totals, refunds_of
 
 register_scope("orders.order", "organization")
@@ -28,11 +29,16 @@ register_scope("orders.purchaselimitrule", "organization")
 register_scope("orders.compensationrun", "organization")
 
 
+@admin.display(description=OrderEvent._meta.get_field("reason").verbose_name)
+def reason_shown(event: OrderEvent) -> str:
+    return event_reason(event.reason)
+
+
 class OrderEventInline(admin.TabularInline):
     model = OrderEvent
     extra = 0
     can_delete = False
-    fields = ("created_at", "from_status", "to_status", "actor", "reason")
+    fields = ("created_at", "from_status", "to_status", "actor", reason_shown)
     readonly_fields = fields
     verbose_name_plural = _("Transition history")
 
@@ -92,6 +98,8 @@ class OrderAdmin(MoneyAdminMixin, OrganizationScopedAdmin):
         org = None if request.user.is_superuser else organization_of(request.user)
         org_id = org.pk if org else None
         page = Paginator(refunds_of(organization_id=org_id), 50).get_page(request.GET.get("page"))
+        for event in page.object_list:
+            event.reason_shown = event_reason(event.reason)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Refunds"),
@@ -166,10 +174,12 @@ class OrderAdmin(MoneyAdminMixin, OrganizationScopedAdmin):
 @admin.register(OrderEvent)
 class OrderEventAdmin(ReadOnlyScopedAdmin):
     organization_path = "order__organization"
-    list_display = ("created_at", "order", "from_status", "to_status", "actor", "reason")
+    list_display = ("created_at", "order", "from_status", "to_status", "actor", reason_shown)
     list_filter = ("to_status", "from_status")
     search_fields = ("order__id", "reason")
     list_select_related = ("order", "actor")
+    readonly_fields = [reason_shown if f.name == "reason" else f.name for f in OrderEvent._meta.fields]
+    exclude = ("reason",)
 
 
 @admin.register(PurchaseLimitRule)

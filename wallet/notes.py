@@ -1,11 +1,17 @@
-"""The ledger's notes in the reader's language. A ledger row keeps the note its writer gave, in
-English (an audit record does not change with the reader); pages show it translated: fixed notes
-by their msgid, the notes with a varying part by their pattern. Anything else is data (a voucher's
-title, an operator's message) and is shown as written."""
+"""The ledger's notes in the reader's language (config.stored_text: stored in English, shown
+translated)."""
 
 import re
 
 from django.utils.translation import gettext, gettext_noop
+
+from config.stored_text import translate_stored
+
+# A withdrawal by a compensation run: the refund's ledger note and the order's event say the same.
+WITHDRAWN = (
+    re.compile(r"^withdrawn \(compensation run #(?P<run>\d+)\): (?P<message>.*)$", re.DOTALL),
+    gettext_noop("withdrawn (compensation run #%(run)s): %(message)s"),
+)
 
 FIXED = {
     gettext_noop("Opening balance"),
@@ -20,28 +26,20 @@ PATTERNS = [
     (re.compile(r"^Parking (?P<plate>\S+) at (?P<lot>.+)$"), gettext_noop("Parking %(plate)s at %(lot)s")),
     (re.compile(r"^(?P<n>\d+) parking coupons$"), gettext_noop("%(n)s parking coupons")),
     (re.compile(r"^(?P<n>\d+) unused parking coupons$"), gettext_noop("%(n)s unused parking coupons")),
-    (
-        re.compile(r"^withdrawn \(compensation run #(?P<run>\d+)\): (?P<message>.*)$", re.DOTALL),
-        gettext_noop("withdrawn (compensation run #%(run)s): %(message)s"),
-    ),
+    WITHDRAWN,
 ]
 
 PROVIDERS = {"sandbox": gettext_noop("sandbox payment"), "sandbox_async": gettext_noop("sandbox payment (delayed)")}
 
 
+def _parts(parts: dict[str, str]) -> dict[str, str]:
+    if "provider" in parts:
+        return {**parts, "provider": provider_label(parts["provider"])}
+    return parts
+
+
 def ledger_note(memo: str) -> str:
-    if not memo:
-        return ""
-    if memo in FIXED:
-        return gettext(memo)
-    for pattern, msgid in PATTERNS:
-        found = pattern.match(memo)
-        if found:
-            parts = found.groupdict()
-            if "provider" in parts:
-                parts["provider"] = gettext(PROVIDERS.get(parts["provider"], parts["provider"]))
-            return gettext(msgid) % parts
-    return memo
+    return translate_stored(memo, fixed=FIXED, patterns=PATTERNS, parts=_parts)
 
 
 def provider_label(provider: str) -> str:

@@ -12,11 +12,13 @@ from django.contrib.auth.models import Group
 from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import override
 
 from coupons.models import Alert
 from coupons.services import alert_raise
 from orders.compensation import voucher_compensate
 from orders.models import Order, OrderEvent, PurchaseLimitRule
+from orders.notes import event_reason
 from orders.services import order_pay
 from parking.models import Lot
 from parking.services import merchants, partnerships, payments, stays, vehicles
@@ -128,10 +130,13 @@ def _world():
 
 
 def _stored_english() -> set[str]:
-    """What the product stores in English as written, as audit records: order-event reasons, alert
-    messages, reconciliation findings and their details. Data, not interface."""
+    """What the product stores in English as written, as audit records: alert messages,
+    reconciliation findings and their details, and what an order event's reason quotes of an
+    operator's words (the reasons themselves are shown translated). Data, not interface."""
+    with override("zh-hans"):
+        reasons = [event_reason(r) for r in OrderEvent.objects.values_list("reason", flat=True)]
     stored = [
-        *OrderEvent.objects.values_list("reason", flat=True),
+        *reasons,
         *Alert.objects.values_list("message", flat=True),
         *MoneyReconciliationFinding.objects.values_list("message", flat=True),
         *(json.dumps(d) for d in MoneyReconciliationFinding.objects.values_list("details", flat=True)),
