@@ -17,6 +17,7 @@ from config.errors import DomainError
 
 from .scoping import operator_of
 from .services import customer_register
+from .tokens import tokens_issued
 from .usernames import MAX_LENGTH, MIN_LENGTH, RULE, validate_username
 
 User = get_user_model()
@@ -95,6 +96,7 @@ class TokenView(APIView):
         if user is None or not user.is_active:
             raise DomainError("not_authenticated", gettext_noop("Wrong username or password."), status=401)
         token, _ = Token.objects.get_or_create(user=user)
+        tokens_issued([(token.key, user)])
         return Response({"token": token.key})
 
 

@@ -15,6 +15,7 @@ from config.errors import DomainError
 
 from .models import IdempotencyRecord, Operator, Organization
 from .signals import customer_registered
+from .tokens import tokens_issued
 from .usernames import username_problem, validate_username
 
 User = get_user_model()
@@ -31,6 +32,7 @@ def customer_register(*, username: str, password: str) -> tuple[AbstractBaseUser
             user = User.objects.create_user(username=username, password=password)
             token = Token.objects.create(user=user)
             customer_registered.send(sender=User, user=user)
+            tokens_issued([(token.key, user)])
     except IntegrityError as exc:
         raise DomainError(
             "validation_error",
@@ -59,7 +61,9 @@ def customers_create_bulk(*, usernames: list[str], password: str) -> list[tuple[
     users = list(User.objects.filter(username__in=usernames).order_by("id"))
     tokens = Token.objects.bulk_create([Token(user=u, key=Token.generate_key()) for u in users], batch_size=1000)
     by_user = {t.user_id: t.key for t in tokens}
-    return [(u, by_user[u.pk]) for u in users]
+    pairs = [(u, by_user[u.pk]) for u in users]
+    tokens_issued([(key, u) for u, key in pairs])
+    return pairs
 
 
 def operator_create(

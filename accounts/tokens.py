@@ -1,30 +1,60 @@
-"""API tokens: revocation every process sees at once.
+"""API tokens: a token lookup every process shares, and revocation every process sees at once.
 
-A user's tokens are deleted when their password changes or they are deactivated (accounts/apps.py
-connects the receivers). Every deleted token key is also written to the shared cache (Redis in real
-mode, the file cache in the embedded default) as revoked, so a process that keeps tokens in memory
-(the purchase endpoint, seckill/auth.py) learns of it on its next use with one cache read and no
-database query. The mark outlives any such memory by far (REVOKED_TTL)."""
+With Redis (REDIS_URL) the purchase endpoint finds a token's user in Redis, not in the database:
+`token_user` reads one key, `tok:<key>` -> "user id:date joined (epoch ms):username", written when
+the token is issued (registration, `POST /auth/token`, `create_customers`) and after a database
+read of a token not found there; it lives SECKILL_AUTH_CACHE_SECONDS (default 900 s, 0 turns the
+lookup off). Only active users are written.
 
+Revocation is immediate: a token deleted (a password changed, a user deactivated or deleted
+through the ORM: accounts/apps.py connects the receivers) has its entry removed after the commit,
+and a revocation mark written (REVOKED_TTL) that the write after a database read honours
+atomically (a Lua script), so a read that raced with the deletion cannot put the entry back. A user
+deactivated by SQL that bypasses the ORM's signals keeps buying until the entry expires.
+
+Without Redis (the embedded default) nothing is cached: every request reads the token."""
+
+import os
 import threading
+from datetime import UTC, datetime
 
 from django.conf import settings
-from django.core.cache import cache
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 REVOKED_TTL = 7 * 24 * 3600
-_PREFIX = "accounts:token-revoked:"
+_PREFIX = "accounts:tok:"
+_REVOKED = "accounts:token-revoked:"
 _clients: dict[str, object] = {}
 _clients_lock = threading.Lock()
 
+# Write an entry unless the token was revoked meanwhile. KEYS: entry, revocation mark. ARGV: value, ttl.
+_REMEMBER = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+"""
 
-def _key(token_key: str) -> str:
+
+def cache_seconds() -> int:
+    """[SECKILL_AUTH_CACHE_SECONDS] how long a token's entry lives in the shared lookup."""
+    value = getattr(settings, "SECKILL_AUTH_CACHE_SECONDS", None)
+    if value is None:
+        value = os.environ.get("SECKILL_AUTH_CACHE_SECONDS", 900)
+    return int(value)
+
+
+def entry_key(token_key: str) -> str:
     return _PREFIX + token_key
 
 
-def _redis():
-    """A plain Redis client on REDIS_URL (a GET through it costs a quarter of Django's cache
-    layer on the purchase path), or None in the embedded default (the file cache is used)."""
+def _revoked_key(token_key: str) -> str:
+    return _REVOKED + token_key
+
+
+def redis_client():
+    """A plain Redis client on REDIS_URL (cheaper than Django's cache layer on the purchase path),
+    or None in the embedded default."""
     url = settings.REDIS_URL
     if not url:
         return None
@@ -33,31 +63,102 @@ def _redis():
         import redis
 
         with _clients_lock:
-            client = _clients.setdefault(url, redis.Redis.from_url(url))
+            client = _clients.get(url)
+            if client is None:
+                client = redis.Redis.from_url(url, socket_timeout=5)
+                client._pm_remember = client.register_script(_REMEMBER)
+                _clients[url] = client
     return client
 
 
-def token_is_revoked(token_key: str) -> bool:
-    client = _redis()
-    if client is None:
-        return cache.get(_key(token_key)) is not None
-    return client.get(_key(token_key)) is not None
+def enabled() -> bool:
+    return bool(settings.REDIS_URL) and cache_seconds() > 0
+
+
+def _value(user: AbstractBaseUser) -> str:
+    joined = getattr(user, "date_joined", None)
+    ms = int(joined.timestamp() * 1000) if joined is not None else 0
+    return f"{user.pk}:{ms}:{user.get_username()}"
+
+
+def user_from_entry(raw: bytes | str | None) -> AbstractBaseUser | None:
+    """The (unsaved, active) user an entry describes, or None for no entry."""
+    if not raw:
+        return None
+    if isinstance(raw, bytes):
+        raw = raw.decode()
+    user_id, ms, username = raw.split(":", 2)
+    from django.contrib.auth import get_user_model
+
+    return get_user_model()(
+        id=int(user_id),
+        username=username,
+        is_active=True,
+        date_joined=datetime.fromtimestamp(int(ms) / 1000, tz=UTC),
+    )
+
+
+def token_user(token_key: str) -> AbstractBaseUser | None:
+    """The user of a token from the shared lookup (one Redis GET), or None when not there."""
+    client = redis_client()
+    if client is None or cache_seconds() <= 0:
+        return None
+    return user_from_entry(client.get(entry_key(token_key)))
+
+
+def token_remember(token_key: str, user: AbstractBaseUser) -> None:
+    """Write a token's entry after a database read, unless it was revoked meanwhile."""
+    tokens_remember([(token_key, user)])
+
+
+def tokens_remember(pairs: list[tuple[str, AbstractBaseUser]]) -> None:
+    """Write the entries of tokens just read or issued (one round trip however many)."""
+    client = redis_client()
+    ttl = cache_seconds()
+    if client is None or ttl <= 0 or not pairs:
+        return
+    if len(pairs) == 1:
+        key, user = pairs[0]
+        if user.is_active:
+            client._pm_remember(keys=[entry_key(key), _revoked_key(key)], args=[_value(user), ttl])
+        return
+    from redis.exceptions import NoScriptError
+
+    for attempt in (1, 2):
+        pipe = client.pipeline(transaction=False)
+        for key, user in pairs:
+            if user.is_active:
+                pipe.evalsha(client._pm_remember.sha, 2, entry_key(key), _revoked_key(key), _value(user), ttl)
+        try:
+            pipe.execute()
+            return
+        except NoScriptError:  # a new or restarted Redis: load the script and write them again
+            if attempt == 2:
+                raise
+            client.script_load(_REMEMBER)
+
+
+def tokens_issued(pairs: list[tuple[str, AbstractBaseUser]]) -> None:
+    """Tokens just issued: their entries are written once the issuing transaction commits."""
+    if pairs and enabled():
+        items = list(pairs)
+        transaction.on_commit(lambda: tokens_remember(items))
 
 
 def _mark(token_keys: list[str]) -> None:
-    client = _redis()
+    client = redis_client()
     if client is None:
-        cache.set_many({_key(k): 1 for k in token_keys}, timeout=REVOKED_TTL)
         return
     pipe = client.pipeline(transaction=False)
     for k in token_keys:
-        pipe.set(_key(k), 1, ex=REVOKED_TTL)
+        pipe.set(_revoked_key(k), 1, ex=REVOKED_TTL)
+        pipe.delete(entry_key(k))
     pipe.execute()
 
 
 def tokens_mark_revoked(token_keys: list[str]) -> None:
-    """Mark keys revoked for every process once the deletion is committed (before, another process
-    could still read the row and remember it after the mark)."""
+    """Tokens deleted: once the deletion commits, their entries go and a revocation mark stays (a
+    lookup that read the row before the commit cannot write the entry back)."""
     if token_keys:
         keys = list(token_keys)
         transaction.on_commit(lambda: _mark(keys))

@@ -249,6 +249,14 @@ def low_stock_note(*, voucher_id: int) -> bool:
     return bool(won)
 
 
+def low_stock_claimed(*, voucher_id: int) -> None:
+    """The database gate's function claimed a low-stock crossing in its own statement (as
+    `low_stock_note` does): the notification goes out after the commit."""
+    from .tasks import notify_low_stock
+
+    transaction.on_commit(lambda: notify_low_stock.delay(voucher_id))
+
+
 def low_stock_scan() -> int:
     """Vouchers at or under their threshold without an alert (a missed notification): claim and
     notify each. Returns how many were notified."""

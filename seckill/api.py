@@ -12,6 +12,7 @@ from orders.serializers import OrderSerializer
 
 from .auth import CachedTokenAuthentication
 from .purchase import voucher_purchase
+from .soldout import refuse_before_auth
 from .throttles import FastPurchaseThrottle
 
 # One bound serializer, reused: a ModelSerializer rebuilds its fields from the model on every
@@ -23,8 +24,20 @@ class PurchaseView(APIView):
     authentication_classes = [CachedTokenAuthentication, SessionAuthentication]
     throttle_classes = [FastPurchaseThrottle]
 
+    def initial(self, request, *args, **kwargs):
+        # The sale's public state first (sold out, not started, ended: 409 before the token check,
+        # not throttled, no database), in one Redis round trip that also reads the token's entry.
+        refuse_before_auth(request._request, kwargs["voucher_id"])
+        super().initial(request, *args, **kwargs)
+
     @extend_schema(
         request=None,
+        description=(
+            "Buy one unit: 201 with the written order (database gate) or 202 with a `processing` order "
+            "(flash sale through the Redis gate). A flash sale's public state (409 `sold_out`, "
+            "`not_started`, `ended`) is answered before the token is checked, to any request that "
+            "carries credentials and no Idempotency-Key; without credentials the answer is 401."
+        ),
         responses={
             201: inline_serializer("Purchased", {"order": OrderSerializer()}),
             202: inline_serializer("PurchaseAccepted", {"order": OrderSerializer(help_text="A `processing` order.")}),
@@ -35,7 +48,7 @@ class PurchaseView(APIView):
         result = voucher_purchase(
             voucher_id=voucher_id,
             user=request.user,
-            peeked=getattr(request, "gate_peek", None),
+            peeked=getattr(request._request, "gate_peek", None),
         )
         return Response({"order": _order_body(result.order)}, status=202 if result.accepted_async else 201)
 

@@ -13,9 +13,7 @@ class SeckillConfig(AppConfig):
         from orders.selectors import register_pending_source
 
         from . import receivers, selectors
-        from .auth import connect_signals
 
-        connect_signals()
         signals.voucher_published.connect(receivers.on_voucher_published, dispatch_uid="seckill-published")
         signals.voucher_changed.connect(receivers.on_voucher_changed, dispatch_uid="seckill-changed")
         signals.units_added.connect(receivers.on_units_added, dispatch_uid="seckill-units-added")

@@ -27,9 +27,3 @@ def pending_stale_seconds() -> int:
     """[SECKILL_PENDING_STALE_SECONDS] a pending entry older than this is re-enqueued by the
     reconciliation (its task was lost: worker killed, broker flushed)."""
     return _int("SECKILL_PENDING_STALE_SECONDS", 120)
-
-
-def auth_cache_seconds() -> int:
-    """[SECKILL_AUTH_CACHE_SECONDS] how long the purchase endpoint trusts a token it has seen
-    (per process), so sold-out answers do not read the database; 0 turns the cache off."""
-    return _int("SECKILL_AUTH_CACHE_SECONDS", 30)

@@ -4,7 +4,7 @@ The Lua script already recorded every accepted order in its voucher's pending ha
 same store the Celery broker uses: the order is as safe there as a queued message would be. So a
 request does not wait for a Celery publish; it drops the order into this process's queue, and one
 daemon thread per process publishes them in batches (`intake_orders`, up to BATCH_MAX orders,
-after at most LINGER seconds). If the process dies with orders in its queue, the reconciliation
+after at most LINGER seconds: 200 ms). If the process dies with orders in its queue, the reconciliation
 finds their pending entries older than SECKILL_PENDING_STALE_SECONDS and enqueues them again.
 When Celery runs eagerly (tests), the hand-off is synchronous."""
 
@@ -17,8 +17,10 @@ import time
 
 log = logging.getLogger("parkmarket.seckill")
 
-BATCH_MAX = 200
-LINGER = 0.05  # a publish costs about a millisecond of this process's CPU: batch them
+BATCH_MAX = 500
+# A publish costs about a millisecond of this process's CPU, and the intake writes a whole batch in
+# one database call: wait up to this long to fill a batch.
+LINGER = 0.2
 
 _lock = threading.Lock()
 _state: dict = {"pid": None, "queue": None}

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from redis import exceptions as redis_errors
 
 log = logging.getLogger("parkmarket.seckill")
 
@@ -167,13 +168,25 @@ def take_and_index(*, voucher_id: int, user_id: int, order_id: uuid.UUID, now_ms
         if int(code) == OK:
             client().set(order_index_key(order_id), f"{voucher_id}:{user_id}:{now_ms}", ex=ORDER_INDEX_TTL)
         return int(code), int(n)
-    pipe = client().pipeline(transaction=False)
-    scripts().purchase(keys=[k.stock, k.buyers, k.meta, k.pending], args=[user_id, str(order_id), now_ms], client=pipe)
-    pipe.set(order_index_key(order_id), f"{voucher_id}:{user_id}:{now_ms}", ex=ORDER_INDEX_TTL)
-    (code, n), _ = pipe.execute()
+    args = [user_id, str(order_id), now_ms]
+    try:
+        code, n = _take_pipeline(k, args, voucher_id, order_id)
+    except redis_errors.NoScriptError:  # a new or restarted Redis: load the script, once more
+        scripts().purchase.sha = client().script_load(_lua("purchase"))
+        code, n = _take_pipeline(k, args, voucher_id, order_id)
     if int(code) != OK:
         client().delete(order_index_key(order_id))
     return int(code), int(n)
+
+
+def _take_pipeline(k: Keys, args: list, voucher_id: int, order_id) -> tuple[int, int]:
+    """EVALSHA of the purchase script and the index SET in one round trip (redis-py's script object
+    in a pipeline would first ask SCRIPT EXISTS: a round trip of its own on every purchase)."""
+    pipe = client().pipeline(transaction=False)
+    pipe.evalsha(scripts().purchase.sha, 4, k.stock, k.buyers, k.meta, k.pending, *args)
+    pipe.set(order_index_key(order_id), f"{voucher_id}:{args[0]}:{args[2]}", ex=ORDER_INDEX_TTL)
+    (code, n), _ = pipe.execute()
+    return code, n
 
 
 def gate_done_many(pairs: list[tuple[int, str]]) -> None:

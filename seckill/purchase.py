@@ -72,12 +72,25 @@ def _precheck(meta: dict[str, str], stock: int, voucher: Voucher, now_ms: int) -
     reach the database (nor the organization's purchase rules)."""
     if meta["status"] != Voucher.Status.LISTED:
         raise _refuse(gate.NOT_ON_SALE, 0, voucher)
-    if meta.get("begins") and now_ms < int(meta["begins"]):
-        raise _refuse(gate.NOT_STARTED, 0, voucher)
-    if meta.get("ends") and now_ms >= int(meta["ends"]):
-        raise _refuse(gate.ENDED, 0, voucher)
+    refusal = public_refusal(meta, stock, now_ms)
+    if refusal is not None:
+        raise refusal
+
+
+def public_refusal(meta: dict[str, str], stock: int, now_ms: int) -> DomainError | None:
+    """The refusal every customer of a listed flash sale gets now, from the gate's meta and stock
+    alone (not started, ended, sold out), or None. The same for everyone: decided before the token
+    is checked (seckill/soldout.py)."""
+    if meta.get("kind") != Voucher.Kind.SECKILL or meta.get("status") != Voucher.Status.LISTED:
+        return None
+    begins, ends = meta.get("begins"), meta.get("ends")
+    if begins and now_ms < int(begins):
+        return DomainError("not_started", details={"begins_at": epoch_ms_to_datetime(begins).isoformat()})
+    if ends and now_ms >= int(ends):
+        return DomainError("ended", details={"ended_at": epoch_ms_to_datetime(ends).isoformat()})
     if stock <= 0:
-        raise _refuse(gate.SOLD_OUT, 0, voucher)
+        return DomainError("sold_out")
+    return None
 
 
 def _load_from_database(voucher_id: int) -> Voucher | None:
@@ -148,4 +161,12 @@ def _purchase(*, voucher_id: int, user: AbstractBaseUser, peeked: tuple[dict, in
         if meta and stock is not None and meta.get("kind") == Voucher.Kind.SECKILL:
             order = purchase_through_redis(meta=meta, stock=stock, user=user)
             return PurchaseResult(order=order, accepted_async=True)
-    return PurchaseResult(order=order_purchase(voucher_id=voucher_id, user=user), accepted_async=False)
+    try:
+        order = order_purchase(voucher_id=voucher_id, user=user)
+    except DomainError as exc:
+        if exc.code == "sold_out":
+            from .soldout import flag_sold_out
+
+            flag_sold_out(voucher_id)
+        raise
+    return PurchaseResult(order=order, accepted_async=False)

@@ -8,6 +8,7 @@ from django.conf import settings
 from coupons.models import Voucher
 
 from . import gate
+from .soldout import flag_clear
 
 
 def _flash_sale(voucher_id: int) -> Voucher | None:
@@ -33,11 +34,15 @@ def on_voucher_changed(sender, *, voucher_id: int, **kwargs) -> None:
 
 
 def on_units_added(sender, *, voucher_id: int, quantity: int, **kwargs) -> None:
+    """A restock: the units reach a loaded gate, and the database gate's sold-out flag goes."""
+    flag_clear(voucher_id)
     if _flash_sale(voucher_id) is not None:
         gate.gate_add_stock(voucher_id=voucher_id, quantity=quantity)
 
 
 def on_unit_returned(sender, *, voucher_id: int, user_id: int, order_id, **kwargs) -> None:
-    """A cancel, expiry or refund: the unit and the buyer's slot come back to a loaded gate."""
+    """A cancel, expiry or refund: the unit and the buyer's slot come back to a loaded gate, and the
+    database gate's sold-out flag goes."""
     if settings.REDIS_URL:
+        flag_clear(voucher_id)
         gate.gate_release(voucher_id=voucher_id, user_id=user_id, order_id=order_id)

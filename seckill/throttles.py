@@ -2,8 +2,10 @@
 
 DRF's UserRateThrottle keeps a pickled list of timestamps per customer in the cache (a GET and a
 SET per request). With Redis configured this counts in a fixed window instead: INCR and EXPIRE NX
-in one pipeline, the same rate setting (`purchase`, THROTTLE_PURCHASE); with the Redis gate on, the
-same round trip also reads the voucher's gate (meta and stock), which the purchase then uses.
+in one pipeline, the same rate setting (`purchase`, THROTTLE_PURCHASE); with the Redis gate on and
+the gate not read yet (seckill/soldout.py reads it before the token check), the same round trip
+also reads the voucher's gate (meta and stock), which the purchase then uses. A sold-out answer is
+given before the throttle: it is neither counted nor refused.
 Without Redis (the embedded default) it is DRF's throttle unchanged."""
 
 import time
@@ -33,6 +35,8 @@ class FastPurchaseThrottle(PurchaseThrottle):
         pipe.incr(redis_key)
         pipe.expire(redis_key, window + 1, nx=True)
         voucher_id = view.kwargs.get("voucher_id") if gate.enabled() else None
+        if getattr(request._request, "gate_peek", None) is not None:
+            voucher_id = None  # read already, before the token check (seckill/soldout.py)
         if voucher_id is not None:
             # The same round trip reads the sale's gate for the purchase that follows.
             k = gate.keys(voucher_id)
@@ -41,7 +45,7 @@ class FastPurchaseThrottle(PurchaseThrottle):
         answers = pipe.execute()
         if voucher_id is not None:
             meta, stock = answers[2], answers[3]
-            request.gate_peek = (meta, None if stock is None else int(stock))
+            request._request.gate_peek = (meta, None if stock is None else int(stock))
         return answers[0] <= self.num_requests
 
     def wait(self):

@@ -1,1 +1,1 @@
-from tests.seckill.conftest import _fresh_auth_cache, db_gate, redis_gate  # noqa: F401
+from tests.seckill.conftest import _fresh_voucher_memory, db_gate, redis_gate  # noqa: F401

@@ -11,7 +11,10 @@ def _database_gate(settings):
 @pytest.fixture(autouse=True)
 def _fresh_limit_rules():
     from orders.limits import rules_cache_clear
+    from orders.placing import voucher_rules_forget
 
     rules_cache_clear()
+    voucher_rules_forget()
     yield
     rules_cache_clear()
+    voucher_rules_forget()

@@ -7,20 +7,32 @@ import pytest
 from django.db import connection
 
 from config.errors import DomainError
-from seckill import auth
 from tests.factories import UserFactory
 
 
 @pytest.fixture(autouse=True)
-def _fresh_auth_cache():
-    auth.forget_all()
+def _fresh_voucher_memory():
+    from orders.placing import voucher_rules_forget
+
+    voucher_rules_forget()
     yield
-    auth.forget_all()
+    voucher_rules_forget()
 
 
 @pytest.fixture
 def db_gate(settings):
+    """The database gate; on PostgreSQL one call of its server-side function."""
     settings.SECKILL_GATE = "db"
+    return settings
+
+
+@pytest.fixture
+def db_gate_python(settings, monkeypatch):
+    """The database gate through its Python path (what SQLite runs), on PostgreSQL."""
+    from orders import placing
+
+    settings.SECKILL_GATE = "db"
+    monkeypatch.setattr(placing, "sql_gate", lambda: False)
     return settings
 
 

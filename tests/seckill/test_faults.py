@@ -479,3 +479,30 @@ def test_the_gate_repair_applies_only_to_the_state_it_observed(redis_gate):
     assert gate.gate_repair(voucher_id=voucher.pk, **now, stock=8, buyers={second.pk: 1})
     assert gate.peek(voucher.pk)[1] == 8
     assert not gate.gate_repair(voucher_id=voucher.pk, **now, stock=7, buyers={second.pk: 1})  # stock moved
+
+
+def test_the_intake_writes_a_batch_of_two_sales_with_one_query(
+    redis_gate, queued_intake, django_assert_num_queries, monkeypatch
+):
+    """A batch is one call of the database's batch function, whatever its size and vouchers, and
+    one Redis round trip to tidy the gate; the lag of every order is observed."""
+    from config import metrics
+
+    a, b = SeckillVoucherFactory(stock=30), SeckillVoucherFactory(stock=30)
+    users = make_users(40, prefix="onecall")
+    for i, u in enumerate(users):
+        voucher_purchase(voucher_id=(a if i % 2 else b).pk, user=u)
+    batch = [
+        {"order_id": oid, "voucher_id": v.pk, "user_id": uid, "accepted_ms": ms}
+        for v in (a, b)
+        for oid, (uid, ms) in gate.pending_entries(v.pk).items()
+    ]
+    lags = []
+    monkeypatch.setattr(metrics.intake_lag, "observe", lags.append)
+    with django_assert_num_queries(1):
+        assert intake.intake_write_batch(batch) == 40
+    assert len(lags) == 40
+    for v in (a, b):
+        v.refresh_from_db()
+        assert v.stock == 10 and _live(v) == 20
+        assert not gate.client().hlen(gate.keys(v.pk).pending)

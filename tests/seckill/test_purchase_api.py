@@ -142,30 +142,110 @@ def test_idempotency_key_replays_the_first_answer(request, gate_fixture):
     assert voucher.stock == 4
 
 
-def test_purchase_is_throttled_per_customer(redis_gate, monkeypatch):
+def test_purchase_is_throttled_per_customer_and_sold_out_answers_are_not(redis_gate, monkeypatch):
     from config.api import PurchaseThrottle
 
     monkeypatch.setattr(PurchaseThrottle, "THROTTLE_RATES", {"purchase": "3/min"})
-    voucher = SeckillVoucherFactory(stock=0)
+    voucher = SeckillVoucherFactory(stock=10, per_user_limit=10)
+    sold_out = SeckillVoucherFactory(stock=0)
     client, other = auth_client(UserFactory()), auth_client(UserFactory())
     codes = [_buy(client, voucher.pk).status_code for _ in range(5)]
-    assert codes == [409, 409, 409, 429, 429]
+    assert codes == [202, 202, 202, 429, 429]
     res = _buy(client, voucher.pk)
     assert _code(res) == "rate_limited" and "Retry-After" in res.headers
-    assert _buy(other, voucher.pk).status_code == 409  # another customer is not slowed down
+    assert _buy(other, voucher.pk).status_code == 202  # another customer is not slowed down
+    # The sale's public state is answered before the throttle: never 429, and it counts nothing.
+    assert [_code(_buy(other, sold_out.pk)) for _ in range(5)] == ["sold_out"] * 5
+    assert _buy(other, voucher.pk).status_code == 202
 
 
-def test_sold_out_answers_do_not_touch_the_database_in_redis_mode(redis_gate, django_assert_num_queries):
+@pytest.mark.parametrize("gate_fixture", ["db_gate", "redis_gate"])
+def test_sold_out_is_answered_before_the_token_check(request, gate_fixture, django_assert_num_queries):
+    """Sold out is public: a customer the server has never seen gets it without a database query
+    (the Redis gate's stock; the database gate's sold-out flag, set by the first refusal)."""
+    request.getfixturevalue(gate_fixture)
     voucher = SeckillVoucherFactory(stock=1)
     client = auth_client(UserFactory())
-    assert _buy(client, voucher.pk).status_code == 202
-    latecomer = auth_client(UserFactory())
-    assert _code(_buy(latecomer, voucher.pk)) == "sold_out"  # warms this process's token memory
+    assert _buy(client, voucher.pk).status_code in (201, 202)
+    first = auth_client(UserFactory())
+    assert _code(_buy(first, voucher.pk)) == "sold_out"  # the database gate learns it here
+    for latecomer in (auth_client(UserFactory()), auth_client(UserFactory()), client):
+        with django_assert_num_queries(0):
+            res = _buy(latecomer, voucher.pk)
+        assert (res.status_code, _code(res)) == (409, "sold_out")
+        assert res.json()["error"]["message"]
+
+
+def test_not_started_and_ended_are_answered_before_the_token_check(redis_gate, django_assert_num_queries):
+    now = timezone.now()
+    later = SeckillVoucherFactory(begins_at=now + timedelta(hours=1), ends_at=now + timedelta(hours=2))
+    over = SeckillVoucherFactory(begins_at=now - timedelta(hours=2), ends_at=now - timedelta(hours=1))
+    gate.gate_load(later)
+    gate.gate_load(over)
+    client = auth_client(UserFactory())
     with django_assert_num_queries(0):
-        res = _buy(latecomer, voucher.pk)
-    assert _code(res) == "sold_out"
-    with django_assert_num_queries(0):
-        assert _code(_buy(client, voucher.pk)) == "sold_out"
+        early, late = _buy(client, later.pk), _buy(client, over.pk)
+    assert (early.status_code, _code(early)) == (409, "not_started")
+    assert early.json()["error"]["details"]["begins_at"].startswith(later.begins_at.strftime("%Y-%m-%dT%H:%M:%S"))
+    assert (late.status_code, _code(late)) == (409, "ended") and "ended_at" in late.json()["error"]["details"]
+
+
+@pytest.mark.parametrize("gate_fixture", ["db_gate", "redis_gate"])
+def test_without_credentials_a_sold_out_sale_is_still_401(request, gate_fixture, api):
+    request.getfixturevalue(gate_fixture)
+    voucher = SeckillVoucherFactory(stock=0)
+    _buy(auth_client(UserFactory()), voucher.pk)  # the state is known (gate loaded, flag set)
+    res = _buy(api, voucher.pk)
+    assert (res.status_code, _code(res)) == (401, "not_authenticated")
+
+
+def test_a_wrong_token_on_a_sold_out_sale_learns_only_the_public_state(redis_gate):
+    voucher = SeckillVoucherFactory(stock=0)
+    gate.gate_load(voucher)
+    from rest_framework.test import APIClient
+
+    stranger = APIClient()
+    stranger.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+    assert _code(_buy(stranger, voucher.pk)) == "sold_out"
+    on_sale = SeckillVoucherFactory(stock=5)
+    res = _buy(stranger, on_sale.pk)
+    assert (res.status_code, _code(res)) == (401, "not_authenticated")
+    assert not Order.objects.exists()
+
+
+@pytest.mark.parametrize("gate_fixture", ["db_gate", "redis_gate"])
+def test_an_idempotent_retry_replays_its_answer_after_the_sale_sold_out(request, gate_fixture):
+    """A retry with its Idempotency-Key is authenticated and gets the stored answer (the order it
+    bought), not the sold-out answer everyone else now gets."""
+    request.getfixturevalue(gate_fixture)
+    voucher = SeckillVoucherFactory(stock=1)
+    client = auth_client(UserFactory())
+    first = _buy(client, voucher.pk, HTTP_IDEMPOTENCY_KEY="try-1")
+    assert first.status_code in (201, 202)
+    assert _code(_buy(auth_client(UserFactory()), voucher.pk)) == "sold_out"
+    again = _buy(client, voucher.pk, HTTP_IDEMPOTENCY_KEY="try-1")
+    assert (again.status_code, again.json()) == (first.status_code, first.json())
+    assert _code(_buy(client, voucher.pk)) == "sold_out"
+
+
+def test_the_database_gate_flag_goes_when_a_unit_comes_back(db_gate, django_capture_on_commit_callbacks):
+    from orders.services import order_cancel
+
+    voucher = SeckillVoucherFactory(stock=1)
+    buyer = UserFactory()
+    order_id = _buy(auth_client(buyer), voucher.pk).json()["order"]["id"]
+    assert _code(_buy(auth_client(UserFactory()), voucher.pk)) == "sold_out"  # flag set
+    with django_capture_on_commit_callbacks(execute=True):
+        order_cancel(order_id=uuid.UUID(order_id), user=buyer)
+    assert _buy(auth_client(UserFactory()), voucher.pk).status_code == 201
+
+
+def test_the_database_gate_flag_lasts_seconds(db_gate, redis_client):
+    from seckill.soldout import SOLD_OUT_FLAG_SECONDS, flag_key
+
+    voucher = SeckillVoucherFactory(stock=0)
+    assert _code(_buy(auth_client(UserFactory()), voucher.pk)) == "sold_out"
+    assert 0 < redis_client.ttl(flag_key(voucher.pk)) <= SOLD_OUT_FLAG_SECONDS == 3
 
 
 def test_accepted_redis_purchase_reads_the_database_only_for_auth(redis_gate, django_assert_max_num_queries):
@@ -208,3 +288,60 @@ def test_a_repeat_purchase_is_already_purchased_when_the_backend_does_not_name_t
     res = _buy(client, voucher.pk)
     assert (res.status_code, _code(res)) == (409, "already_purchased")
     assert Order.objects.filter(user=user, voucher=voucher).count() == 1
+
+
+@pytest.fixture
+def redis_round_trips(monkeypatch):
+    """Every command or pipeline sent to Redis by this process (a pipeline is one send)."""
+    from redis.connection import AbstractConnection
+
+    sent: list[bytes] = []
+    original = AbstractConnection.send_packed_command
+
+    def counting(self, command, check_health=True):
+        sent.append(command)
+        return original(self, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
+    return sent
+
+
+def test_an_accepted_purchase_costs_three_redis_round_trips_and_no_query(
+    redis_gate, monkeypatch, redis_round_trips, django_assert_num_queries
+):
+    """The sale's state and the token's entry (one pipeline), the throttle, the take and the
+    order's index (one pipeline). The hand-off to the intake is off the request (dispatcher)."""
+    from accounts import tokens
+    from seckill import dispatch
+
+    handed = []
+    monkeypatch.setattr(dispatch, "submit", handed.append)
+    voucher = SeckillVoucherFactory(stock=5)
+    gate.gate_load(voucher)
+    assert _buy(auth_client(UserFactory()), voucher.pk).status_code == 202  # scripts loaded, pools open
+    user = UserFactory()
+    client = auth_client(user)
+    tokens.token_remember(user.auth_token.key, user)  # as when the token was issued
+    redis_round_trips.clear()
+    with django_assert_num_queries(0):
+        res = _buy(client, voucher.pk)
+    assert res.status_code == 202 and len(handed) == 2
+    assert len(redis_round_trips) == 3, redis_round_trips
+
+
+def test_a_sold_out_answer_costs_one_redis_round_trip(redis_gate, redis_round_trips):
+    voucher = SeckillVoucherFactory(stock=0)
+    gate.gate_load(voucher)
+    client = auth_client(UserFactory())
+    assert _code(_buy(client, voucher.pk)) == "sold_out"
+    redis_round_trips.clear()
+    assert _code(_buy(client, voucher.pk)) == "sold_out"
+    assert len(redis_round_trips) == 1
+
+
+def test_a_redis_that_lost_its_scripts_still_sells(redis_gate, redis_client):
+    voucher = SeckillVoucherFactory(stock=5)
+    assert _buy(auth_client(UserFactory()), voucher.pk).status_code == 202
+    redis_client.script_flush()  # Redis restarted: the scripts are gone, the client's SHA stays
+    assert _buy(auth_client(UserFactory()), voucher.pk).status_code == 202
+    assert gate.peek(voucher.pk)[1] == 3

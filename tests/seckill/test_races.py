@@ -29,7 +29,7 @@ def _assert_sold_exactly(voucher: Voucher, units: int) -> None:
     assert not dupes.exists()
 
 
-@pytest.mark.parametrize("gate_fixture", ["db_gate", "redis_gate"])
+@pytest.mark.parametrize("gate_fixture", ["db_gate", "db_gate_python", "redis_gate"])
 def test_300_buyers_for_50_units_sell_exactly_50(request, gate_fixture):
     request.getfixturevalue(gate_fixture)
     voucher = SeckillVoucherFactory(stock=50)
@@ -46,7 +46,7 @@ def test_300_buyers_for_50_units_sell_exactly_50(request, gate_fixture):
         assert len(gate.client().hgetall(gate.keys(voucher.pk).buyers)) == 50
 
 
-@pytest.mark.parametrize("gate_fixture", ["db_gate", "redis_gate"])
+@pytest.mark.parametrize("gate_fixture", ["db_gate", "db_gate_python", "redis_gate"])
 def test_one_customer_firing_20_purchases_gets_one_order(request, gate_fixture):
     request.getfixturevalue(gate_fixture)
     voucher = SeckillVoucherFactory(stock=10)
@@ -70,7 +70,9 @@ def test_redis_gate_limit_two_holds_under_a_race(redis_gate):
     assert gate.client().hget(gate.keys(voucher.pk).buyers, user.pk) == "2"
 
 
-def test_database_gate_limit_two_holds_under_a_race(db_gate):
+@pytest.mark.parametrize("gate_fixture", ["db_gate", "db_gate_python"])
+def test_database_gate_limit_two_holds_under_a_race(request, gate_fixture):
+    request.getfixturevalue(gate_fixture)
     voucher = SeckillVoucherFactory(stock=10, per_user_limit=2)
     (user,) = make_users(1, prefix="twice")
     results, codes = race(lambda: voucher_purchase(voucher_id=voucher.pk, user=user), [()] * 12, workers=12)
@@ -80,7 +82,9 @@ def test_database_gate_limit_two_holds_under_a_race(db_gate):
     assert voucher.stock == 8
 
 
-def test_window_edges_in_the_database_gate(db_gate):
+@pytest.mark.parametrize("gate_fixture", ["db_gate", "db_gate_python"])
+def test_window_edges_in_the_database_gate(request, gate_fixture):
+    request.getfixturevalue(gate_fixture)
     begins = timezone.now().replace(microsecond=0) + timedelta(hours=1)
     voucher = SeckillVoucherFactory(stock=5, begins_at=begins, ends_at=begins + timedelta(minutes=10))
     users = make_users(4, prefix="edge")
@@ -148,11 +152,13 @@ def _wait_until_blocked_on_a_lock(pid_holder: list, timeout: float = 20.0) -> No
     raise AssertionError("the purchase never queued on the voucher's row lock")
 
 
-def test_a_purchase_queued_behind_a_delist_takes_nothing_once_it_commits(db_gate):
+@pytest.mark.parametrize("gate_fixture", ["db_gate", "db_gate_python"])
+def test_a_purchase_queued_behind_a_delist_takes_nothing_once_it_commits(request, gate_fixture):
     """The buyer read the voucher while it was listed; the delist holds the row lock and commits
     while the buyer's conditional UPDATE waits for it. READ COMMITTED re-evaluates the UPDATE on
     the delisted row: no unit may be taken (a withdrawal enumerates orders right after its delist,
     so an order slipping in after it would stay live and uncompensated)."""
+    request.getfixturevalue(gate_fixture)
     import threading
 
     from django.db import connection, transaction
@@ -190,7 +196,9 @@ def test_a_purchase_queued_behind_a_delist_takes_nothing_once_it_commits(db_gate
     assert not Order.objects.filter(voucher=voucher).exists()
 
 
-def test_a_purchase_with_a_stale_read_of_a_delisted_voucher_is_refused(db_gate):
+@pytest.mark.parametrize("gate_fixture", ["db_gate", "db_gate_python"])
+def test_a_purchase_with_a_stale_read_of_a_delisted_voucher_is_refused(request, gate_fixture):
+    request.getfixturevalue(gate_fixture)
     from config.errors import DomainError
     from coupons.services import voucher_delist
 
