@@ -693,23 +693,42 @@ def written_orders(voucher_id: int) -> int:
     return Order.objects.filter(voucher_id=voucher_id).exclude(status=Order.Status.PROCESSING).count()
 
 
-def forget_tokens() -> int:
-    """Remove every entry of the shared token lookup from the run's Redis; returns how many."""
+def token_entries() -> dict[bytes, bytes]:
+    """Every entry of the shared token lookup in the run's Redis (key -> value)."""
     import redis
 
     from accounts.tokens import entry_key
 
     client = redis.Redis.from_url(REDIS_URL)
-    removed = 0
-    batch = []
-    for key in client.scan_iter(match=entry_key("*"), count=5000):
-        batch.append(key)
-        if len(batch) >= 5000:
-            removed += client.unlink(*batch)
-            batch = []
-    if batch:
-        removed += client.unlink(*batch)
-    return removed
+    keys = list(client.scan_iter(match=entry_key("*"), count=5000))
+    return {
+        k: v
+        for i in range(0, len(keys), 5000)
+        for k, v in zip(keys[i : i + 5000], client.mget(keys[i : i + 5000]), strict=True)
+        if v
+    }
+
+
+def forget_tokens(entries: dict[bytes, bytes]) -> None:
+    """Remove these entries from the shared token lookup."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(entries)
+    for i in range(0, len(keys), 5000):
+        client.unlink(*keys[i : i + 5000])
+
+
+def restore_tokens(entries: dict[bytes, bytes]) -> None:
+    """Put the entries back as they were issued, with the lookup's lifetime, so the other runs find
+    their customers' tokens as before."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    with client.pipeline(transaction=False) as pipe:
+        for key, value in entries.items():
+            pipe.set(key, value, ex=TOKEN_MEMORY_SECONDS)
+        pipe.execute()
 
 
 def wait_for_intake(voucher_id: int, expected: int, timeout: float = 300) -> dict:
@@ -949,12 +968,19 @@ class Bench:
 
     def uncached(self, purchase: Callable[[], dict]) -> Callable[[], dict]:
         """A purchase slice whose customers' tokens are not in the shared token lookup (Redis): the
-        entries `create_customers` wrote are removed before the slice, so every request reads its
-        token from the database, as for a customer whose token was issued long before the sale."""
+        entries `create_customers` wrote are removed before the slice (and put back after it, for
+        the other runs), so every request reads its token from the database, as for a customer
+        whose token was issued long before the sale."""
 
         def slice_():
-            forget_tokens()
-            return purchase()
+            entries = token_entries()
+            forget_tokens(entries)
+            try:
+                result = purchase()
+            finally:
+                restore_tokens(entries)
+            result["tokens_forgotten"] = len(entries)
+            return result
 
         return slice_
 
