@@ -1236,7 +1236,7 @@ def render(report: dict) -> str:
             "(pgbench's own for pgbench); busy: the machine's CPUs busy over the run, everyone's work included; "
             f"back: the shortest time before a customer came back ({report['customers']:,} customers; the "
             f"shared token lookup keeps an entry {report['token_memory_seconds']} s; redis_uncached empties it "
-            "before each slice)",
+            "before each slice and fills it again after)",
             width=100,
         )
     )
