@@ -14,10 +14,12 @@ deactivated by SQL that bypasses the ORM's signals keeps buying until the entry 
 
 Without Redis (the embedded default) nothing is cached: every request reads the token."""
 
+import logging
 import os
 import threading
 from datetime import UTC, datetime
 
+import redis
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -26,6 +28,7 @@ REVOKED_TTL = 7 * 24 * 3600
 _PREFIX = "accounts:tok:"
 _REVOKED = "accounts:token-revoked:"
 _clients: dict[str, object] = {}
+log = logging.getLogger("parkmarket.accounts")
 _clients_lock = threading.Lock()
 
 # Write an entry unless the token was revoked meanwhile. KEYS: entry, revocation mark. ARGV: value, ttl.
@@ -107,8 +110,13 @@ def token_user(token_key: str) -> AbstractBaseUser | None:
 
 
 def token_remember(token_key: str, user: AbstractBaseUser) -> None:
-    """Write a token's entry after a database read, unless it was revoked meanwhile."""
-    tokens_remember([(token_key, user)])
+    """Write a token's entry after a database read, unless it was revoked meanwhile. Best effort:
+    the request already has its user from the database; a Redis that cannot take the write (down,
+    or a replica turned read-only in a failover) only means the next request reads it again."""
+    try:
+        tokens_remember([(token_key, user)])
+    except redis.RedisError:
+        log.warning("token lookup entry not written", exc_info=True)
 
 
 def tokens_remember(pairs: list[tuple[str, AbstractBaseUser]]) -> None:
@@ -138,14 +146,30 @@ def tokens_remember(pairs: list[tuple[str, AbstractBaseUser]]) -> None:
             client.script_load(_REMEMBER)
 
 
+def _remember_if_still_active(pairs: list[tuple[str, AbstractBaseUser]]) -> None:
+    """Entries of issued tokens, for the users still active in the database now: a deactivation
+    that committed between the password check and the issue must not leave an active entry."""
+    from django.contrib.auth import get_user_model
+
+    ids = [u.pk for _, u in pairs]
+    users = get_user_model().objects.filter(is_active=True)
+    active = {
+        pk
+        for i in range(0, len(ids), 5000)
+        for pk in users.filter(pk__in=ids[i : i + 5000]).values_list("pk", flat=True)
+    }
+    tokens_remember([(key, user) for key, user in pairs if user.pk in active])
+
+
 def tokens_issued(pairs: list[tuple[str, AbstractBaseUser]]) -> None:
     """Tokens just issued: their entries are written once the issuing transaction commits."""
     if pairs and enabled():
         items = list(pairs)
-        transaction.on_commit(lambda: tokens_remember(items))
+        transaction.on_commit(lambda: _remember_if_still_active(items))
 
 
-def _mark(token_keys: list[str]) -> None:
+def tokens_revoke_now(token_keys: list[str]) -> None:
+    """Remove the entries and write the revocation marks; raises redis.RedisError on failure."""
     client = redis_client()
     if client is None:
         return
@@ -156,12 +180,25 @@ def _mark(token_keys: list[str]) -> None:
     pipe.execute()
 
 
+def _mark_or_retry(token_keys: list[str]) -> None:
+    """The revocation must reach Redis, or the token keeps buying until its entry expires: when
+    Redis fails right after the commit, a task retries it (with backoff, for as long as an entry
+    could live)."""
+    try:
+        tokens_revoke_now(token_keys)
+    except redis.RedisError:
+        log.error("token revocation not written to Redis; retrying in a task (%d tokens)", len(token_keys))
+        from .tasks import tokens_revoke
+
+        tokens_revoke.apply_async(kwargs={"token_keys": token_keys}, countdown=1)
+
+
 def tokens_mark_revoked(token_keys: list[str]) -> None:
     """Tokens deleted: once the deletion commits, their entries go and a revocation mark stays (a
     lookup that read the row before the commit cannot write the entry back)."""
     if token_keys:
         keys = list(token_keys)
-        transaction.on_commit(lambda: _mark(keys))
+        transaction.on_commit(lambda: _mark_or_retry(keys))
 
 
 def _token_deleted(sender, instance, **kwargs) -> None:

@@ -27,7 +27,8 @@ class PurchaseView(APIView):
     def initial(self, request, *args, **kwargs):
         # The sale's public state first (sold out, not started, ended: 409 before the token check,
         # not throttled, no database), in one Redis round trip that also reads the token's entry.
-        refuse_before_auth(request._request, kwargs["voucher_id"])
+        if request.method == "POST":  # any other method is a 405, whatever the sale's state
+            refuse_before_auth(request._request, kwargs["voucher_id"])
         super().initial(request, *args, **kwargs)
 
     @extend_schema(

@@ -46,8 +46,15 @@ def flag_sold_out(voucher_id: int) -> None:
 
 
 def flag_clear(voucher_id: int) -> None:
-    if settings.REDIS_URL:
+    """A unit is back or stock was added: buyers go to the database gate again. Best effort: if
+    Redis cannot take it the flag lapses on its own within SOLD_OUT_FLAG_SECONDS, and what follows
+    (the Redis gate's own update) still runs."""
+    if not settings.REDIS_URL:
+        return
+    try:
         gate.client().delete(flag_key(voucher_id))
+    except redis.RedisError:
+        log.warning("seckill sold-out flag not cleared for voucher=%s", voucher_id, exc_info=True)
 
 
 def _token_key(request) -> str | None:
