@@ -6,11 +6,11 @@ from collections.abc import Callable
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext_noop
 
 from accounts.scoping import operator_required
 from config.errors import DomainError
 
+from .errors import voucher_not_on_sale
 from .models import Voucher, lot_model
 
 
@@ -34,7 +34,7 @@ def voucher_on_sale(voucher_id: int) -> Voucher:
         .first()
     )
     if voucher is None:
-        raise DomainError("not_found", gettext_noop("This voucher is not on sale."), status=404)
+        raise voucher_not_on_sale()
     return voucher
 
 

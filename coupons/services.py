@@ -17,6 +17,7 @@ from django.utils.translation import gettext_noop
 from accounts.models import Operator, Organization
 from config.errors import DomainError
 
+from .errors import voucher_not_on_sale
 from .models import Alert, Voucher
 from .signals import announce_on_commit, unit_returned, units_added, voucher_changed, voucher_published
 
@@ -209,7 +210,7 @@ def voucher_take_units(*, voucher: Voucher, n: int = 1) -> int | None:
         row = cur.fetchone()
     if row is None:
         if not Voucher.objects.filter(pk=voucher.pk, status=Voucher.Status.LISTED).exists():
-            raise DomainError("not_found", gettext_noop("This voucher is not on sale."), status=404)
+            raise voucher_not_on_sale()
         raise DomainError("sold_out")
     left, threshold, alerted_at = row
     if left is not None and threshold and left <= threshold and alerted_at is None:

@@ -19,10 +19,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 from django.utils import timezone
-from django.utils.translation import gettext_noop
 
 from config import metrics
 from config.errors import DomainError
+from coupons.errors import sale_ended, sale_not_started, voucher_not_on_sale
 from coupons.models import Voucher
 from coupons.services import low_stock_claimed, voucher_take_units
 
@@ -36,11 +36,11 @@ S = Order.Status
 
 def _check_window(voucher: Voucher, at: datetime) -> None:
     if voucher.status != Voucher.Status.LISTED:
-        raise DomainError("not_found", gettext_noop("This voucher is not on sale."), status=404)
+        raise voucher_not_on_sale()
     if voucher.begins_at and at < voucher.begins_at:
-        raise DomainError("not_started", details={"begins_at": voucher.begins_at.isoformat()})
+        raise sale_not_started(voucher.begins_at)
     if voucher.ends_at and at >= voucher.ends_at:
-        raise DomainError("ended", details={"ended_at": voucher.ends_at.isoformat()})
+        raise sale_ended(voucher.ends_at)
 
 
 def limit_error(voucher: Voucher, held: int) -> DomainError:
@@ -115,11 +115,11 @@ def sql_gate() -> bool:
 def _refusal(code: str, *, held: int, per_user_limit: int, begins_at, ends_at) -> DomainError:
     """The function's answer code as the Python path's DomainError."""
     if code == "not_found":
-        return DomainError("not_found", gettext_noop("This voucher is not on sale."), status=404)
+        return voucher_not_on_sale()
     if code == "not_started":
-        return DomainError("not_started", details={"begins_at": begins_at.isoformat()})
+        return sale_not_started(begins_at)
     if code == "ended":
-        return DomainError("ended", details={"ended_at": ends_at.isoformat()})
+        return sale_ended(ends_at)
     if code == "limit":
         return limit_error(Voucher(per_user_limit=per_user_limit), held)
     return DomainError(code)  # sold_out, already_purchased
@@ -235,7 +235,7 @@ def order_purchase(*, voucher_id: int, user: AbstractBaseUser) -> Order:
         )
     voucher = Voucher.objects.filter(pk=voucher_id, status=Voucher.Status.LISTED).first()
     if voucher is None:
-        raise DomainError("not_found", gettext_noop("This voucher is not on sale."), status=404)
+        raise voucher_not_on_sale()
     purchase_rules_check(voucher=voucher, user=user)
     return order_place(voucher=voucher, user_id=user.pk)
 
@@ -261,7 +261,7 @@ def _listed_voucher_rules(voucher_id: int) -> Voucher:
             .first()
         )
         if row is None:
-            raise DomainError("not_found", gettext_noop("This voucher is not on sale."), status=404)
+            raise voucher_not_on_sale()
         if len(_voucher_rules) >= _VOUCHER_RULES_MAX:
             _voucher_rules.clear()
         hit = _voucher_rules[voucher_id] = (row[0], row[1])

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.utils.translation import gettext_noop
 
 from config import metrics
 from config.errors import DomainError
+from coupons.errors import sale_ended, sale_not_started, voucher_not_on_sale
 from coupons.models import Voucher
 from orders.ids import new_order_id
 from orders.limits import purchase_rules_check
@@ -59,11 +59,11 @@ def _refuse(code: int, n: int, voucher: Voucher) -> DomainError:
     if code == gate.LIMIT:
         return limit_error(voucher, n)
     if code == gate.NOT_ON_SALE:
-        return DomainError("not_found", gettext_noop("This voucher is not on sale."), status=404)
+        return voucher_not_on_sale()
     if code == gate.NOT_STARTED:
-        return DomainError("not_started", details={"begins_at": voucher.begins_at.isoformat()})
+        return sale_not_started(voucher.begins_at)
     if code == gate.ENDED:
-        return DomainError("ended", details={"ended_at": voucher.ends_at.isoformat()})
+        return sale_ended(voucher.ends_at)
     return DomainError("sold_out")
 
 
@@ -85,9 +85,9 @@ def public_refusal(meta: dict[str, str], stock: int, now_ms: int) -> DomainError
         return None
     begins, ends = meta.get("begins"), meta.get("ends")
     if begins and now_ms < int(begins):
-        return DomainError("not_started", details={"begins_at": epoch_ms_to_datetime(begins).isoformat()})
+        return sale_not_started(epoch_ms_to_datetime(begins))
     if ends and now_ms >= int(ends):
-        return DomainError("ended", details={"ended_at": epoch_ms_to_datetime(ends).isoformat()})
+        return sale_ended(epoch_ms_to_datetime(ends))
     if stock <= 0:
         return DomainError("sold_out")
     return None
@@ -111,7 +111,7 @@ def purchase_through_redis(*, meta: dict[str, str], stock: int, user: AbstractBa
         _load_from_database(voucher.pk)
         code, n = gate.take_and_index(voucher_id=voucher.pk, user_id=user.pk, order_id=order_id, now_ms=now_ms)
         if code == gate.NOT_LOADED:
-            raise DomainError("not_found", gettext_noop("This voucher is not on sale."), status=404)
+            raise voucher_not_on_sale()
     if code != gate.OK:
         raise _refuse(code, n, voucher)
     dispatch.submit({"order_id": str(order_id), "voucher_id": voucher.pk, "user_id": user.pk, "accepted_ms": now_ms})
@@ -155,7 +155,7 @@ def _purchase(*, voucher_id: int, user: AbstractBaseUser, peeked: tuple[dict, in
         if not meta or stock is None:
             voucher = _load_from_database(voucher_id)
             if voucher is None:
-                raise DomainError("not_found", gettext_noop("This voucher is not on sale."), status=404)
+                raise voucher_not_on_sale()
             if voucher.kind == Voucher.Kind.SECKILL and voucher.status == Voucher.Status.LISTED:
                 meta, stock = gate.peek(voucher_id)
         if meta and stock is not None and meta.get("kind") == Voucher.Kind.SECKILL:
