@@ -28,8 +28,8 @@ REVOKED_TTL = 7 * 24 * 3600
 _PREFIX = "accounts:tok:"
 _REVOKED = "accounts:token-revoked:"
 _clients: dict[str, object] = {}
-log = logging.getLogger("parkmarket.accounts")
 _clients_lock = threading.Lock()
+log = logging.getLogger("parkmarket.accounts")
 
 # Write an entry unless the token was revoked meanwhile. KEYS: entry, revocation mark. ARGV: value, ttl.
 _REMEMBER = """
@@ -63,8 +63,6 @@ def redis_client():
         return None
     client = _clients.get(url)
     if client is None:
-        import redis
-
         with _clients_lock:
             client = _clients.get(url)
             if client is None:
@@ -123,27 +121,18 @@ def tokens_remember(pairs: list[tuple[str, AbstractBaseUser]]) -> None:
     """Write the entries of tokens just read or issued (one round trip however many)."""
     client = redis_client()
     ttl = cache_seconds()
-    if client is None or ttl <= 0 or not pairs:
+    active = [(key, user) for key, user in pairs if user.is_active]
+    if client is None or ttl <= 0 or not active:
         return
-    if len(pairs) == 1:
-        key, user = pairs[0]
-        if user.is_active:
-            client._pm_remember(keys=[entry_key(key), _revoked_key(key)], args=[_value(user), ttl])
+    if len(active) == 1:  # a token just read (the purchase path): the script alone, one round trip
+        key, user = active[0]
+        client._pm_remember(keys=[entry_key(key), _revoked_key(key)], args=[_value(user), ttl])
         return
-    from redis.exceptions import NoScriptError
-
-    for attempt in (1, 2):
-        pipe = client.pipeline(transaction=False)
-        for key, user in pairs:
-            if user.is_active:
-                pipe.evalsha(client._pm_remember.sha, 2, entry_key(key), _revoked_key(key), _value(user), ttl)
-        try:
-            pipe.execute()
-            return
-        except NoScriptError:  # a new or restarted Redis: load the script and write them again
-            if attempt == 2:
-                raise
-            client.script_load(_REMEMBER)
+    # Tokens issued together: one pipeline; redis-py loads the script first if Redis lacks it.
+    pipe = client.pipeline(transaction=False)
+    for key, user in active:
+        client._pm_remember(keys=[entry_key(key), _revoked_key(key)], args=[_value(user), ttl], client=pipe)
+    pipe.execute()
 
 
 def _remember_if_still_active(pairs: list[tuple[str, AbstractBaseUser]]) -> None:
