@@ -1,5 +1,5 @@
-"""What a coupon takes off, in words, for the admin's lists and forms (the driver's pages say the
-same through templates/coupons/_benefit.html). An amount is stored in fen and read in yuan."""
+"""What a coupon takes off, in words, for the admin's lists and forms and the driver's pages
+(the `benefit` template filter). An amount is stored in fen and read in yuan."""
 
 from decimal import Decimal
 
